@@ -1,0 +1,112 @@
+// Package config loads onair's configuration: in-code defaults, then the
+// YAML file given with --config, then ONAIR_… environment variables, then
+// command-line flags, into one typed Config that is validated as a whole.
+package config
+
+import "time"
+
+// Config is the whole configuration of onair. Its zero value is not useful:
+// start from Defaults.
+type Config struct {
+	Log    Log    `mapstructure:"log"`
+	Audio  Audio  `mapstructure:"audio"`
+	Opus   Opus   `mapstructure:"opus"`
+	Uplink Uplink `mapstructure:"uplink"`
+	WebRTC WebRTC `mapstructure:"webrtc"`
+}
+
+// Log configures the structured log written to standard error.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn or error
+	Format string `mapstructure:"format"` // text or json
+}
+
+// Audio configures the capture side.
+type Audio struct {
+	// Input is "default", a device index, a device name substring,
+	// "tone:<Hz>" or "file:<path.wav>".
+	Input      string  `mapstructure:"input"`
+	SampleRate int     `mapstructure:"sample_rate"` // 8000, 12000, 16000, 24000 or 48000
+	Channels   int     `mapstructure:"channels"`    // 1 or 2
+	FrameMs    int     `mapstructure:"frame_ms"`    // 10, 20, 40 or 60
+	GainDB     float64 `mapstructure:"gain_db"`     // input gain, -60 … +40 dB
+}
+
+// Opus configures the encoder (RFC 6716 options exposed by libopus).
+type Opus struct {
+	Bitrate      int    `mapstructure:"bitrate"`       // bits per second, 6000 … 510000
+	Complexity   int    `mapstructure:"complexity"`    // 0 … 10
+	Application  string `mapstructure:"application"`   // audio, voip or lowdelay
+	FEC          bool   `mapstructure:"fec"`           // in-band forward error correction
+	ExpectedLoss int    `mapstructure:"expected_loss"` // packet loss % the FEC is tuned for, 0 … 100
+	DTX          bool   `mapstructure:"dtx"`           // discontinuous transmission in silence
+}
+
+// Uplink configures the channel server sessions (WHIP publish).
+type Uplink struct {
+	// WHIPURL is the WHIP endpoint template; {channel} and {uid} are
+	// replaced (URL-escaped) by the channel name and the uid.
+	WHIPURL        string        `mapstructure:"whip_url"`
+	Token          string        `mapstructure:"token"`   // Bearer token, empty for none
+	Channel        string        `mapstructure:"channel"` // channel name, 1–64 bytes
+	UID            string        `mapstructure:"uid"`     // empty: the host name
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	RetryMin       time.Duration `mapstructure:"retry_min"` // first retry pause
+	RetryMax       time.Duration `mapstructure:"retry_max"` // longest retry pause
+}
+
+// WebRTC configures the ICE agent shared by every PeerConnection.
+type WebRTC struct {
+	// ICEServers are STUN/TURN servers, used beside those a WHIP/WHEP
+	// endpoint announces in Link headers.
+	ICEServers []ICEServer `mapstructure:"ice_servers"`
+	// Interfaces limits ICE to these network interfaces; empty means all.
+	Interfaces []string `mapstructure:"interfaces"`
+	// Loopback gathers loopback candidates too (a channel server on the
+	// same board, tests).
+	Loopback bool `mapstructure:"loopback"`
+}
+
+// ICEServer is one STUN or TURN server.
+type ICEServer struct {
+	URLs       []string `mapstructure:"urls"`
+	Username   string   `mapstructure:"username"`
+	Credential string   `mapstructure:"credential"`
+}
+
+// Defaults returns the configuration of a standalone board; the shipped
+// config.yaml holds the same values.
+func Defaults() Config {
+	return Config{
+		Log: Log{Level: "info", Format: "text"},
+		Audio: Audio{
+			Input:      "default",
+			SampleRate: 48000,
+			Channels:   1,
+			FrameMs:    20,
+			GainDB:     0,
+		},
+		Opus: Opus{
+			Bitrate:      32000,
+			Complexity:   5,
+			Application:  "audio",
+			FEC:          true,
+			ExpectedLoss: 5,
+			DTX:          false,
+		},
+		Uplink: Uplink{
+			WHIPURL:        "http://127.0.0.1:8080/whip/{channel}",
+			Token:          "",
+			Channel:        "demo",
+			UID:            "",
+			RequestTimeout: 10 * time.Second,
+			RetryMin:       500 * time.Millisecond,
+			RetryMax:       30 * time.Second,
+		},
+		WebRTC: WebRTC{
+			ICEServers: []ICEServer{},
+			Interfaces: []string{},
+			Loopback:   false,
+		},
+	}
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onair-dev/onair/channel"
+)
+
+// Validate checks every key and returns an *Error naming the first bad one.
+func (c *Config) Validate() error {
+	for _, check := range []func() error{
+		func() error { return oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error") },
+		func() error { return oneOf("log.format", c.Log.Format, "text", "json") },
+		func() error { return notEmpty("audio.input", c.Audio.Input) },
+		func() error { return oneOfInt("audio.sample_rate", c.Audio.SampleRate, 8000, 12000, 16000, 24000, 48000) },
+		func() error { return oneOfInt("audio.channels", c.Audio.Channels, 1, 2) },
+		func() error { return oneOfInt("audio.frame_ms", c.Audio.FrameMs, 10, 20, 40, 60) },
+		func() error { return between("audio.gain_db", c.Audio.GainDB, -60, 40) },
+		func() error { return between("opus.bitrate", float64(c.Opus.Bitrate), 6000, 510000) },
+		func() error { return between("opus.complexity", float64(c.Opus.Complexity), 0, 10) },
+		func() error { return oneOf("opus.application", c.Opus.Application, "audio", "voip", "lowdelay") },
+		func() error { return between("opus.expected_loss", float64(c.Opus.ExpectedLoss), 0, 100) },
+		func() error { return endpoint("uplink.whip_url", c.Uplink.WHIPURL) },
+		func() error { return channelName("uplink.channel", c.Uplink.Channel) },
+		func() error { return atLeast("uplink.request_timeout", c.Uplink.RequestTimeout, 100*time.Millisecond) },
+		func() error { return atLeast("uplink.retry_min", c.Uplink.RetryMin, 10*time.Millisecond) },
+		func() error { return atLeast("uplink.retry_max", c.Uplink.RetryMax, c.Uplink.RetryMin) },
+		func() error { return iceServers("webrtc.ice_servers", c.WebRTC.ICEServers) },
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func oneOf(key, v string, allowed ...string) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%q: must be one of %s", v, strings.Join(allowed, ", "))}
+}
+
+func oneOfInt(key string, v int, allowed ...int) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%d: must be one of %v", v, allowed)}
+}
+
+func between(key string, v, lo, hi float64) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%g: must be between %g and %g", v, lo, hi)}
+}
+
+func atLeast(key string, v, lo time.Duration) error {
+	if v >= lo {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%s: must be at least %s", v, lo)}
+}
+
+func notEmpty(key, v string) error {
+	if v != "" {
+		return nil
+	}
+	return &Error{Key: key, Err: errors.New("must not be empty")}
+}
+
+func channelName(key, v string) error {
+	if err := channel.ValidateName(v); err != nil {
+		return &Error{Key: key, Err: err}
+	}
+	return nil
+}
+
+// endpoint checks an http(s) URL template; {channel} and {uid} may appear.
+func endpoint(key, v string) error {
+	u, err := url.Parse(channel.ExpandURL(v, "c", "u"))
+	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		err = errors.New("must be an http:// or https:// URL")
+	}
+	if err != nil {
+		return &Error{Key: key, Err: fmt.Errorf("%q: %w", v, err)}
+	}
+	return nil
+}
+
+func iceServers(key string, servers []ICEServer) error {
+	for i, s := range servers {
+		k := fmt.Sprintf("%s[%d].urls", key, i)
+		if len(s.URLs) == 0 {
+			return &Error{Key: k, Err: errors.New("must list at least one stun:, stuns:, turn: or turns: URL")}
+		}
+		for _, u := range s.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			if !slices.Contains([]string{"stun", "stuns", "turn", "turns"}, scheme) {
+				return &Error{Key: k, Err: fmt.Errorf("%q: must start with stun:, stuns:, turn: or turns:", u)}
+			}
+		}
+	}
+	return nil
+}
