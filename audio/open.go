@@ -1,0 +1,183 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// Errors wrapped by OpenSource and Read; compare with errors.Is.
+var (
+	// ErrNoDevice means no PortAudio input matches the spec.
+	ErrNoDevice = errors.New("no input device matches")
+	// ErrBadSpec means the spec is malformed (empty, or a bad tone frequency).
+	ErrBadSpec = errors.New("bad input spec")
+	// ErrFrameSize means Read was given a buffer that is not one frame long.
+	ErrFrameSize = errors.New("buffer is not one frame")
+)
+
+// openSource implements OpenSource.
+func openSource(spec string, want Format, log *slog.Logger) (Source, error) {
+	if err := want.Validate(); err != nil {
+		return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("input", spec)
+	switch {
+	case spec == "":
+		return nil, fmt.Errorf("audio: open input %q: %w: empty; use default, a device index or name, tone:<Hz> or file:<path.wav>", spec, ErrBadSpec)
+	case strings.HasPrefix(spec, "tone:"):
+		hz, err := strconv.ParseFloat(strings.TrimPrefix(spec, "tone:"), 64)
+		nyquist := float64(want.SampleRate) / 2
+		if err != nil || math.IsNaN(hz) || hz <= 0 || hz > nyquist {
+			return nil, fmt.Errorf("audio: open input %q: %w: frequency must be a number of Hz above 0 and at most %g", spec, ErrBadSpec, nyquist)
+		}
+		log.Info("audio input opened", "kind", "tone", "hz", hz, "rate", want.SampleRate, "channels", want.Channels)
+		return newTone(hz, want), nil
+	case strings.HasPrefix(spec, "file:"):
+		src, err := openWAV(strings.TrimPrefix(spec, "file:"), want, log)
+		if err != nil {
+			return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
+		}
+		return src, nil
+	default:
+		return openDevice(spec, want, log)
+	}
+}
+
+// openDevice finds the PortAudio input named by spec and opens it. The
+// returned source holds one PortAudio initialisation, released by Close.
+func openDevice(spec string, want Format, log *slog.Logger) (Source, error) {
+	paMu.Lock()
+	defer paMu.Unlock()
+	if err := portaudio.Initialize(); err != nil {
+		return nil, fmt.Errorf("audio: open input %q: initialize portaudio: %w", spec, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = portaudio.Terminate()
+		}
+	}()
+	devs, err := portaudio.Devices()
+	if err != nil {
+		return nil, fmt.Errorf("audio: open input %q: list devices: %w", spec, err)
+	}
+	defIdx := -1
+	if d, err := portaudio.DefaultInputDevice(); err == nil {
+		defIdx = d.Index
+	}
+	dev, err := findInput(spec, devs, defIdx)
+	if err != nil {
+		return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
+	}
+	src, err := openCapture(dev, want, log)
+	if err != nil {
+		return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
+	}
+	ok = true
+	return src, nil
+}
+
+// findInput picks the input device for spec among devs: "default" is the
+// device at index defIdx (-1 when there is none), a number is an index, and
+// any other text is a case-insensitive name: an input with exactly that name
+// first (so "cap" is not taken for an earlier "capfile"), else the first
+// input whose name contains it.
+func findInput(spec string, devs []*portaudio.DeviceInfo, defIdx int) (*portaudio.DeviceInfo, error) {
+	isInput := func(d *portaudio.DeviceInfo) bool { return d.MaxInputChannels > 0 }
+	if spec == "default" {
+		if defIdx < 0 || defIdx >= len(devs) || !isInput(devs[defIdx]) {
+			return nil, fmt.Errorf("%w: no default input; inputs: %s", ErrNoDevice, inputList(devs))
+		}
+		return devs[defIdx], nil
+	}
+	if i, err := strconv.Atoi(spec); err == nil {
+		if i < 0 || i >= len(devs) {
+			return nil, fmt.Errorf("%w: no device with index %d; inputs: %s", ErrNoDevice, i, inputList(devs))
+		}
+		if !isInput(devs[i]) {
+			return nil, fmt.Errorf("%w: device %d %q has no input channels; inputs: %s", ErrNoDevice, i, devs[i].Name, inputList(devs))
+		}
+		return devs[i], nil
+	}
+	want := strings.ToLower(spec)
+	for _, d := range devs {
+		if isInput(d) && strings.ToLower(d.Name) == want {
+			return d, nil
+		}
+	}
+	for _, d := range devs {
+		if isInput(d) && strings.Contains(strings.ToLower(d.Name), want) {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("%w; inputs: %s", ErrNoDevice, inputList(devs))
+}
+
+// inputList formats the inputs among devs for an error message.
+func inputList(devs []*portaudio.DeviceInfo) string {
+	var names []string
+	for _, d := range devs {
+		if d.MaxInputChannels > 0 {
+			names = append(names, fmt.Sprintf("%d %q", d.Index, d.Name))
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkFrame reports whether buf is exactly one frame of f.
+func checkFrame(buf []float32, f Format) error {
+	if len(buf) != f.FrameLen() {
+		return fmt.Errorf("audio: read: %w: %d samples, want %d", ErrFrameSize, len(buf), f.FrameLen())
+	}
+	return nil
+}
+
+// mapChannels appends the interleaved frames of src, which have inCh
+// channels, to dst with outCh channels: equal counts copy, mono is
+// duplicated to every output channel, and many channels go to mono as their
+// average or to fewer channels by keeping the first ones.
+func mapChannels(dst, src []float32, inCh, outCh int) []float32 {
+	switch {
+	case inCh == outCh:
+		return append(dst, src...)
+	case inCh == 1:
+		for _, v := range src {
+			for c := 0; c < outCh; c++ {
+				dst = append(dst, v)
+			}
+		}
+	case outCh == 1:
+		scale := 1 / float32(inCh)
+		for i := 0; i+inCh <= len(src); i += inCh {
+			var sum float32
+			for _, v := range src[i : i+inCh] {
+				sum += v
+			}
+			dst = append(dst, sum*scale)
+		}
+	case outCh < inCh:
+		for i := 0; i+inCh <= len(src); i += inCh {
+			dst = append(dst, src[i:i+outCh]...)
+		}
+	default: // 1 < inCh < outCh: pad with the first channel
+		for i := 0; i+inCh <= len(src); i += inCh {
+			dst = append(dst, src[i:i+inCh]...)
+			for c := inCh; c < outCh; c++ {
+				dst = append(dst, src[i])
+			}
+		}
+	}
+	return dst
+}
