@@ -17,7 +17,9 @@ func (c *Config) Validate() error {
 		func() error { return oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error") },
 		func() error { return oneOf("log.format", c.Log.Format, "text", "json") },
 		func() error { return notEmpty("audio.input", c.Audio.Input) },
-		func() error { return oneOfInt("audio.sample_rate", c.Audio.SampleRate, 8000, 12000, 16000, 24000, 48000) },
+		func() error {
+			return oneOfInt("audio.sample_rate", c.Audio.SampleRate, 8000, 12000, 16000, 24000, 48000)
+		},
 		func() error { return oneOfInt("audio.channels", c.Audio.Channels, 1, 2) },
 		func() error { return oneOfInt("audio.frame_ms", c.Audio.FrameMs, 10, 20, 40, 60) },
 		func() error { return between("audio.gain_db", c.Audio.GainDB, -60, 40) },

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages onair builds and tests with, once: it does
+# nothing when they are already there. Usage: scripts/deps.sh [build|test]
+set -euo pipefail
+
+build_pkgs=(gcc pkg-config libopus-dev portaudio19-dev libasound2-dev)
+test_pkgs=(alsa-utils sox iproute2 util-linux)
+
+pkgs=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >&2
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
