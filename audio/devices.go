@@ -42,7 +42,7 @@ func (d Device) String() string {
 func ListDevices() ([]Device, error) {
 	paMu.Lock()
 	defer paMu.Unlock()
-	if err := portaudio.Initialize(); err != nil {
+	if err := initPortAudio(); err != nil {
 		return nil, fmt.Errorf("audio: list devices: initialize portaudio: %w", err)
 	}
 	devs, err := portaudio.Devices()

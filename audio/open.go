@@ -57,7 +57,7 @@ func openSource(spec string, want Format, log *slog.Logger) (Source, error) {
 func openDevice(spec string, want Format, log *slog.Logger) (Source, error) {
 	paMu.Lock()
 	defer paMu.Unlock()
-	if err := portaudio.Initialize(); err != nil {
+	if err := initPortAudio(); err != nil {
 		return nil, fmt.Errorf("audio: open input %q: initialize portaudio: %w", spec, err)
 	}
 	ok := false
