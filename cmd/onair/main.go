@@ -1,0 +1,49 @@
+// Command onair is the headless live-audio broadcaster: it captures a
+// microphone, encodes Opus and publishes it into a channel over WebRTC.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/onair-dev/onair/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// run executes the command line args; it returns when the command is done
+// or ctx is cancelled.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// exitCode reports err on stderr and maps it to the process exit status:
+// 0 for success or a clean cancellation, 78 (EX_CONFIG) for a configuration
+// error, 64 (EX_USAGE) for a bad command line, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "onair:", err)
+	var ce *config.Error
+	var ue *usageError
+	switch {
+	case errors.As(err, &ce):
+		return config.ExitCode
+	case errors.As(err, &ue):
+		return 64
+	}
+	return 1
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/onair-dev/onair/config"
+)
+
+// Version is stamped at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+// usageError is a bad command line: an unknown flag or a wrong argument.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "onair",
+		Short:         "Headless live-audio broadcaster: microphone → Opus → WebRTC channel",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(
+		newPublishCommand(stderr),
+		newDevicesCommand(stdout),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Args:  cobra.NoArgs,
+			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "onair", Version) },
+		},
+	)
+	return root
+}
+
+// configFlags adds --config to a command and returns a loader that reads
+// the configuration with the command's flags on top; flagKeys maps each
+// flag that sets a key to that key.
+func configFlags(flags *pflag.FlagSet, flagKeys map[string]string) func() (*config.Config, error) {
+	file := flags.String("config", "", "configuration file (YAML)")
+	return func() (*config.Config, error) {
+		return config.Load(config.Sources{
+			File:     *file,
+			Environ:  os.Environ(),
+			Flags:    flags,
+			FlagKeys: flagKeys,
+		})
+	}
+}
+
+// newLogger returns the process logger configured by c.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

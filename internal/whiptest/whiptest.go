@@ -1,0 +1,334 @@
+// Package whiptest is a scripted WHIP server (RFC 9725) for tests: a real
+// pion peer behind an httptest.Server on 127.0.0.1. It answers offers with
+// 201 Created, records every request, receives the Opus track (every RTP
+// packet and the decoded audio), sends RTCP Receiver Reports back, and can be
+// told to misbehave: Link ICE servers, Bearer token checks, 503 with
+// Retry-After, redirects, PATCH refused, bad answers, a PeerConnection closed
+// from the server side.
+package whiptest
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onair-dev/onair/uplink"
+	"github.com/pion/webrtc/v4"
+)
+
+// SessionPrefix is the path under which session resources are created:
+// SessionPrefix + "<n>", n counting from 1.
+const SessionPrefix = "/whip/session/"
+
+// Config configures a Server.
+type Config struct {
+	// Channels is the channel count the Opus stream is decoded with: 1
+	// (default) or 2. PCM() is mono either way.
+	Channels int
+	// Network is where the server's peer gathers candidates; nil means the
+	// loopback interface "lo" only. Its Net, if set, disables SetFrozen.
+	Network *uplink.NetworkConfig
+}
+
+// Request is one HTTP request the server received.
+type Request struct {
+	Time          time.Time
+	Method        string
+	Path          string
+	Authorization string
+	ContentType   string
+	IfMatch       string
+	Body          string
+}
+
+// Packet is one RTP packet received on a session's audio track.
+type Packet struct {
+	Session        int // session ID
+	SequenceNumber uint16
+	Timestamp      uint32
+	Marker         bool
+	SSRC           uint32
+	PayloadType    uint8
+	PayloadSize    int
+	Arrival        time.Time
+}
+
+// Session is a snapshot of one session resource.
+type Session struct {
+	ID          int
+	Location    string // the path answered in Location
+	ETag        string // current entity-tag
+	State       webrtc.PeerConnectionState
+	Deleted     bool // a DELETE was received
+	Closed      bool // closed from the server side by CloseSession
+	BadAnswer   bool // answered with a bad SDP by script
+	Packets     int  // RTP packets received
+	Trickles    int  // trickle PATCHes applied
+	ICERestarts int  // ICE restart PATCHes applied
+	RemoteUfrag string
+}
+
+type redirect struct {
+	to   string
+	code int
+}
+
+// Server is a scripted WHIP server. Its methods are safe for concurrent use.
+type Server struct {
+	channels int
+	api      *webrtc.API
+	hs       *httptest.Server
+	wg       sync.WaitGroup // media readers
+	once     sync.Once
+	frozen   atomic.Bool // the peers' UDP drops everything
+
+	mu          sync.Mutex
+	closed      bool
+	links       []string
+	token       string
+	forbidden   string
+	fail503     int
+	retryAfter  string
+	redirects   map[string]redirect
+	refusePatch bool
+	refuseOpts  bool
+	badAnswers  int
+	etags       int
+	requests    []Request
+	sessions    []*session
+	packets     []Packet
+	pcm         []float32
+}
+
+// New starts a Server on a random port of 127.0.0.1.
+func New(cfg Config) (*Server, error) {
+	if cfg.Channels == 0 {
+		cfg.Channels = 1
+	}
+	if cfg.Channels != 1 && cfg.Channels != 2 {
+		return nil, fmt.Errorf("whiptest: channels %d: must be 1 or 2", cfg.Channels)
+	}
+	network := uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+	if cfg.Network != nil {
+		network = *cfg.Network
+	}
+	s := &Server{channels: cfg.Channels, redirects: map[string]redirect{}}
+	if network.Net == nil {
+		fn, err := newFreezeNet(&s.frozen)
+		if err != nil {
+			return nil, fmt.Errorf("whiptest: %w", err)
+		}
+		network.Net = fn
+	}
+	api, err := uplink.NewAPI(network)
+	if err != nil {
+		return nil, fmt.Errorf("whiptest: %w", err)
+	}
+	s.api = api
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s, nil
+}
+
+// URL is the server's base URL, http://127.0.0.1:port.
+func (s *Server) URL() string { return s.hs.URL }
+
+// Endpoint is the WHIP endpoint URL, URL()+"/whip". POSTs to any other path
+// that is not a session resource are accepted too.
+func (s *Server) Endpoint() string { return s.hs.URL + "/whip" }
+
+// Close stops the HTTP server, closes every PeerConnection and waits for the
+// server's goroutines. It is safe to call more than once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.hs.Close()
+		s.mu.Lock()
+		sessions := slices.Clone(s.sessions)
+		s.mu.Unlock()
+		for _, sess := range sessions {
+			if sess.pc != nil {
+				_ = sess.pc.GracefulClose()
+			}
+		}
+		s.wg.Wait()
+	})
+}
+
+// SetLinks sets the Link header field values sent on OPTIONS and on 201,
+// e.g. `<stun:127.0.0.1:3478>; rel="ice-server"` (RFC 9725 §4.6).
+func (s *Server) SetLinks(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.links = slices.Clone(values)
+}
+
+// SetToken makes POST, PATCH and DELETE require "Authorization: Bearer
+// token": 401 otherwise. An empty token accepts anything.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+// SetForbiddenToken makes requests bearing token answered with 403.
+func (s *Server) SetForbiddenToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forbidden = token
+}
+
+// FailPOSTs answers the next n POSTs with 503 and, unless retryAfter is
+// empty, a Retry-After header with that value.
+func (s *Server) FailPOSTs(n int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail503, s.retryAfter = n, retryAfter
+}
+
+// Redirect answers POSTs to path from with code (307 or 308) and Location to.
+func (s *Server) Redirect(from, to string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirects[from] = redirect{to: to, code: code}
+}
+
+// SetPatchAllowed allows (the default) or refuses PATCH with 405
+// (RFC 9725 §4.3.1).
+func (s *Server) SetPatchAllowed(allowed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusePatch = !allowed
+}
+
+// SetOptionsAllowed allows (the default) or refuses OPTIONS with 405; Link
+// headers then come with the 201 only.
+func (s *Server) SetOptionsAllowed(allowed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseOpts = !allowed
+}
+
+// BadAnswers answers the next n POSTs with 201 and a body that is not SDP.
+func (s *Server) BadAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.badAnswers = n
+}
+
+// SetFrozen starts (true) or ends a network outage of the server's peers:
+// their UDP sockets drop every packet both ways, HTTP keeps working.
+func (s *Server) SetFrozen(frozen bool) { s.frozen.Store(frozen) }
+
+// CloseSession closes the PeerConnection of the newest live session from
+// the server side (DTLS close_notify reaches the client); the resource stays.
+func (s *Server) CloseSession() error {
+	s.mu.Lock()
+	var sess *session
+	for i := len(s.sessions) - 1; i >= 0; i-- {
+		if c := s.sessions[i]; c.pc != nil && !c.deleted && !c.closed {
+			sess = c
+			break
+		}
+	}
+	if sess != nil {
+		sess.closed = true
+	}
+	s.mu.Unlock()
+	if sess == nil {
+		return errors.New("whiptest: no live session")
+	}
+	return sess.pc.GracefulClose()
+}
+
+// Requests returns every request received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// RequestsOf returns the requests with the given method, oldest first.
+func (s *Server) RequestsOf(method string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Method == method {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Deletes returns how many DELETE requests were received.
+func (s *Server) Deletes() int { return len(s.RequestsOf(http.MethodDelete)) }
+
+// Packets returns every RTP packet received, in arrival order.
+func (s *Server) Packets() []Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.packets)
+}
+
+// SessionPackets returns the RTP packets received on session id.
+func (s *Server) SessionPackets(id int) []Packet {
+	var out []Packet
+	for _, p := range s.Packets() {
+		if p.Session == id {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PCM returns the decoded audio of every session, mono float32 at 48 kHz,
+// in arrival order, with packet-loss concealment for short gaps.
+func (s *Server) PCM() []float32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pcm)
+}
+
+// Sessions returns a snapshot of every session created, oldest first.
+func (s *Server) Sessions() []Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		out = append(out, sess.snapshot())
+	}
+	return out
+}
+
+// WaitFor polls cond until it is true or timeout passes.
+func (s *Server) WaitFor(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("whiptest: condition not met after %s", timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// WaitPackets waits until at least n RTP packets were received in total.
+func (s *Server) WaitPackets(n int, timeout time.Duration) error {
+	if err := s.WaitFor(timeout, func() bool { return len(s.Packets()) >= n }); err != nil {
+		return fmt.Errorf("whiptest: %d of %d packets after %s", len(s.Packets()), n, timeout)
+	}
+	return nil
+}
+
+// WaitSessions waits until at least n sessions were created.
+func (s *Server) WaitSessions(n int, timeout time.Duration) error {
+	if err := s.WaitFor(timeout, func() bool { return len(s.Sessions()) >= n }); err != nil {
+		return fmt.Errorf("whiptest: %d of %d sessions after %s", len(s.Sessions()), n, timeout)
+	}
+	return nil
+}

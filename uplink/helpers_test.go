@@ -1,0 +1,239 @@
+package uplink_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hraban/opus"
+	"github.com/onair-dev/onair/internal/whiptest"
+	"github.com/onair-dev/onair/uplink"
+)
+
+// checkGoroutines registers, as the test's first cleanup (so it runs last),
+// a check that the number of goroutines returns to what it is now.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= base {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", base, n, buf)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// newServer starts a whiptest server closed at the end of the test.
+func newServer(t *testing.T) *whiptest.Server {
+	t.Helper()
+	return newServerWith(t, whiptest.Config{})
+}
+
+func newServerWith(t *testing.T, cfg whiptest.Config) *whiptest.Server {
+	t.Helper()
+	srv, err := whiptest.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// stateLog records OnState calls.
+type stateLog struct {
+	mu     sync.Mutex
+	states []uplink.State
+	errs   []error
+}
+
+func (l *stateLog) onState(s uplink.State, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.states = append(l.states, s)
+	l.errs = append(l.errs, err)
+}
+
+// count returns how many times s was entered.
+func (l *stateLog) count(s uplink.State) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, x := range l.states {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// errorsOf returns the errors that came with state s.
+func (l *stateLog) errorsOf(s uplink.State) []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []error
+	for i, x := range l.states {
+		if x == s {
+			out = append(out, l.errs[i])
+		}
+	}
+	return out
+}
+
+// wait waits until s was entered at least n times.
+func (l *stateLog) wait(t *testing.T, s uplink.State, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for l.count(s) < n {
+		if time.Now().After(deadline) {
+			l.mu.Lock()
+			t.Fatalf("state %s not entered %d times after %s; states: %v", s, n, timeout, l.states)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// publisher is a running Publisher under test.
+type publisher struct {
+	*uplink.Publisher
+	states *stateLog
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returned
+	result error         // what Run returned
+}
+
+// startPublisher starts Run of a publisher with fast retries on loopback;
+// the test's cleanup stops it.
+func startPublisher(t *testing.T, cfg uplink.PublisherConfig) *publisher {
+	t.Helper()
+	states := &stateLog{}
+	cfg.Network = uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+	cfg.RetryMin = 50 * time.Millisecond
+	cfg.RetryMax = 200 * time.Millisecond
+	cfg.RequestTimeout = 5 * time.Second
+	cfg.OnState = states.onState
+	if testing.Verbose() {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	p, err := uplink.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pub := &publisher{Publisher: p, states: states, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		pub.result = p.Run(ctx)
+		close(pub.done)
+	}()
+	t.Cleanup(func() {
+		if err := pub.stop(t); err != nil && !errors.Is(err, uplink.ErrUnauthorized) {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return pub
+}
+
+// wait waits for Run to return and returns its result.
+func (p *publisher) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.result
+	case <-time.After(timeout):
+		t.Fatalf("Run did not return within %s", timeout)
+		return nil
+	}
+}
+
+// stop cancels Run and returns its result (Run may have returned before).
+func (p *publisher) stop(t *testing.T) error {
+	t.Helper()
+	p.cancel()
+	return p.wait(t, 10*time.Second)
+}
+
+// tone encodes a 440 Hz sine, 20 ms Opus frames at 48 kHz.
+type tone struct {
+	enc   *opus.Encoder
+	pcm   []int16
+	buf   []byte
+	phase float64
+}
+
+const frameSamples = 960 // 20 ms at 48 kHz
+
+func newTone(t *testing.T) *tone {
+	t.Helper()
+	enc, err := opus.NewEncoder(48000, 1, opus.AppAudio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tone{enc: enc, pcm: make([]int16, frameSamples), buf: make([]byte, 1500)}
+}
+
+// frame returns the next encoded frame (a new slice).
+func (g *tone) frame(t *testing.T) []byte {
+	for i := range g.pcm {
+		g.pcm[i] = int16(0.5 * math.MaxInt16 * math.Sin(g.phase))
+		g.phase += 2 * math.Pi * 440 / 48000
+	}
+	n, err := g.enc.Encode(g.pcm, g.buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), g.buf[:n]...)
+}
+
+// pump writes tone frames to p every 20 ms until stop is called; skip says
+// which frame numbers are written empty (DTX).
+func pump(t *testing.T, p *publisher, frames int, skip func(i int) bool) (stop func() int) {
+	t.Helper()
+	g := newTone(t)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var written int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; frames <= 0 || i < frames; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			payload := g.frame(t)
+			if skip != nil && skip(i) {
+				payload = nil
+			}
+			if err := p.WriteOpus(payload, frameSamples); err != nil {
+				t.Errorf("WriteOpus: %v", err)
+			}
+			written++
+		}
+	}()
+	var once sync.Once
+	stop = func() int {
+		once.Do(func() { close(done) })
+		wg.Wait()
+		return written
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}

@@ -1,0 +1,245 @@
+package uplink
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// gatherTimeout bounds the wait for ICE gathering before an offer or an
+	// ICE restart fragment is sent; later candidates are trickled.
+	gatherTimeout = 2 * time.Second
+	// disconnectedGrace is how long ICE may stay disconnected before ICE is
+	// restarted.
+	disconnectedGrace = 3 * time.Second
+	// newICEGrace is how long a session whose 201 brought new ICE servers
+	// may take to connect before ICE is restarted to gather with them.
+	newICEGrace = 3 * time.Second
+)
+
+// eventKind says what a pion callback reported.
+type eventKind int
+
+const (
+	evPCState   eventKind = iota + 1 // PeerConnection state changed
+	evICEState                       // ICE connection state changed
+	evCandidate                      // a local candidate was gathered
+)
+
+// event is what a pion callback sends into the session loop. The loop
+// re-reads the current state from the PeerConnection rather than trusting a
+// possibly stale event.
+type event struct {
+	kind eventKind
+	cand string // evCandidate: the candidate attribute value
+}
+
+// session is one WHIP session: a PeerConnection and its resource on the
+// server. Its fields are used by the Run goroutine only, except events and
+// done, shared with pion's callbacks, and wg.
+type session struct {
+	p       *Publisher
+	log     *slog.Logger
+	pc      *webrtc.PeerConnection
+	servers []ICEServer
+	res     *resource       // nil until the POST succeeded
+	local   iceParams       // our ICE parameters as last sent to the server
+	sent    map[string]bool // candidates the server has (offer, restart, trickle)
+	patchOK bool            // PATCH not refused yet (RFC 9725 §4.3.1)
+	newICE  bool            // the 201 brought ICE servers the PeerConnection lacked
+
+	events chan event
+	done   chan struct{} // closed when the loop stops listening
+	wg     sync.WaitGroup
+}
+
+// runOnce runs one session: OPTIONS for ICE servers, a PeerConnection, the
+// POST of the offer, then the event loop until the session is lost or ctx is
+// cancelled. The session is deleted and closed before it returns. It returns
+// how long the session was connected and why it ended.
+func (p *Publisher) runOnce(ctx context.Context) (time.Duration, error) {
+	d, err := p.runSession(ctx)
+	if err != nil {
+		err = fmt.Errorf("uplink: %w", err)
+	}
+	return d, err
+}
+
+func (p *Publisher) runSession(ctx context.Context) (time.Duration, error) {
+	select { // a restart asked for before this session is moot
+	case <-p.restart:
+	default:
+	}
+	if links, err := p.http.options(ctx); err != nil {
+		p.log.Debug("no ice servers from options", "err", err)
+	} else if len(links) > 0 {
+		p.links = links
+	}
+	servers, _ := mergeICEServers(p.cfg.ICEServers, p.links)
+	s, err := p.newSession(servers)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close(ctx)
+	if err := s.start(ctx); err != nil {
+		return 0, err
+	}
+	return s.loop(ctx)
+}
+
+// newSession creates the PeerConnection with the track and wires pion's
+// callbacks to the session's event channel.
+func (p *Publisher) newSession(servers []ICEServer) (*session, error) {
+	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: pionICEServers(servers)})
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	tr, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{
+		Direction: webrtc.RTPTransceiverDirectionSendonly, // RFC 9725 §4.2
+	})
+	if err == nil && p.cfg.Channels == 2 {
+		err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{opusCodec(2)})
+	}
+	if err != nil {
+		_ = pc.GracefulClose()
+		return nil, fmt.Errorf("add track: %w", err)
+	}
+	s := &session{
+		p:       p,
+		log:     p.log,
+		pc:      pc,
+		servers: servers,
+		sent:    map[string]bool{},
+		events:  make(chan event, 64),
+		done:    make(chan struct{}),
+	}
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { s.send(event{kind: evPCState}) })
+	pc.OnICEConnectionStateChange(func(webrtc.ICEConnectionState) { s.send(event{kind: evICEState}) })
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			s.send(event{kind: evCandidate, cand: candidateValue(c.ToJSON().Candidate)})
+		}
+	})
+	sender := tr.Sender()
+	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
+	s.wg.Add(1)
+	go func() { // reading RTCP drives the interceptors and yields the receiver reports
+		defer s.wg.Done()
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			p.stats.rtcp(pkts, ssrc, time.Now())
+		}
+	}()
+	return s, nil
+}
+
+// send hands an event to the loop; it gives up once the loop has stopped.
+func (s *session) send(ev event) {
+	select {
+	case s.events <- ev:
+	case <-s.done:
+	}
+}
+
+// start makes the offer, waits (bounded) for ICE gathering, POSTs it and
+// applies the answer.
+func (s *session) start(ctx context.Context) error {
+	offer, err := s.pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	if err := s.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set offer: %w", err)
+	}
+	s.waitGathering(ctx)
+	local := s.pc.LocalDescription()
+	params, err := iceFromSDP(local.SDP)
+	if err != nil {
+		return fmt.Errorf("local offer: %w", err)
+	}
+	res, err := s.p.http.postOffer(ctx, local.SDP)
+	if err != nil {
+		return err
+	}
+	s.res, s.patchOK = res, true
+	s.setLocal(params)
+	s.log.Info("session created", "location", res.location)
+	if len(res.links) > 0 {
+		s.p.links = res.links
+		s.newICE = s.applyLinks(res.links)
+	}
+	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.answer}
+	if err := s.pc.SetRemoteDescription(answer); err != nil {
+		return fmt.Errorf("set answer: %w: %w", ErrBadAnswer, err)
+	}
+	return nil
+}
+
+// applyLinks adds the ICE servers of the 201's Link header (RFC 9725 §4.6)
+// that the PeerConnection does not have yet; pion uses them from the next
+// ICE restart on (and the next session starts with them). It reports whether
+// servers were added.
+func (s *session) applyLinks(links []ICEServer) bool {
+	merged, added := mergeICEServers(s.servers, links)
+	if !added {
+		return false
+	}
+	cfg := s.pc.GetConfiguration()
+	cfg.ICEServers = pionICEServers(merged)
+	if err := s.pc.SetConfiguration(cfg); err != nil {
+		s.log.Warn("cannot apply ice servers from link header", "err", err)
+		return false
+	}
+	s.servers = merged
+	s.log.Info("ice servers from link header applied for the next gathering", "servers", len(merged))
+	return true
+}
+
+// setLocal records what the server now knows of our ICE parameters.
+func (s *session) setLocal(params iceParams) {
+	s.local = params
+	for _, c := range params.candidates {
+		s.sent[c] = true
+	}
+}
+
+// waitGathering waits for ICE gathering to complete, at most gatherTimeout.
+func (s *session) waitGathering(ctx context.Context) {
+	t := time.NewTimer(gatherTimeout)
+	defer t.Stop()
+	select {
+	case <-webrtc.GatheringCompletePromise(s.pc):
+	case <-t.C:
+		s.log.Debug("ice gathering not complete, trickling the rest")
+	case <-ctx.Done():
+	}
+}
+
+// close ends the session: it stops the loop's event intake, DELETEs the
+// resource (RFC 9725 §4.2) with its own timeout even when ctx is cancelled,
+// closes the PeerConnection and waits for the session's goroutines.
+func (s *session) close(ctx context.Context) {
+	s.p.connected.Store(false)
+	close(s.done)
+	if s.res != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+		if err := s.p.http.delete(dctx, s.res.location); err != nil {
+			s.log.Warn("cannot delete session", "location", s.res.location, "err", err)
+		} else {
+			s.log.Info("session deleted", "location", s.res.location)
+		}
+		cancel()
+	}
+	if err := s.pc.GracefulClose(); err != nil {
+		s.log.Warn("close peer connection", "err", err)
+	}
+	s.wg.Wait()
+}

@@ -1,0 +1,178 @@
+package uplink
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func TestNext(t *testing.T) {
+	for _, tc := range []struct {
+		cur  State
+		in   input
+		want State
+	}{
+		{StateUnknown, inAttempt, StateConnecting},
+		{StateConnecting, inConnected, StateConnected},
+		{StateRetrying, inConnected, StateRetrying}, // stale: no session
+		{StateConnected, inLost, StateRetrying},
+		{StateConnecting, inUnauthorized, StateUnauthorized},
+		{StateRetrying, inAttempt, StateConnecting},
+		{StateConnected, inStopped, StateClosed},
+	} {
+		if got := next(tc.cur, tc.in); got != tc.want {
+			t.Errorf("next(%s, %d) = %s, want %s", tc.cur, tc.in, got, tc.want)
+		}
+	}
+	unauth := fmt.Errorf("uplink: post offer: %w", &statusError{Code: 401})
+	if classify(unauth, false) != inUnauthorized || classify(unauth, true) != inStopped ||
+		classify(errors.New("x"), false) != inLost {
+		t.Error("classify")
+	}
+}
+
+func TestStateString(t *testing.T) {
+	want := []string{"unknown", "connecting", "connected", "retrying", "unauthorized", "closed"}
+	for i, w := range want {
+		if got := State(i).String(); got != w {
+			t.Errorf("State(%d) = %q, want %q", i, got, w)
+		}
+	}
+	if State(99).String() != "unknown" || State(-1).String() != "unknown" {
+		t.Error("out of range state")
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := newBackoff(100*time.Millisecond, time.Second)
+	b.rand = func(n int64) int64 { return n - 1 } // top of the jitter range
+	var got []time.Duration
+	for range 6 {
+		got = append(got, b.next())
+	}
+	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("waits %v, want %v ms", got, want)
+		}
+	}
+	b.reset()
+	b.rand = func(int64) int64 { return 0 } // bottom of the jitter range
+	if d := b.next(); d != 50*time.Millisecond {
+		t.Errorf("after reset: %s, want 50ms", d)
+	}
+	real := newBackoff(time.Second, 4*time.Second)
+	for range 20 {
+		if d := real.next(); d < 500*time.Millisecond || d > 4*time.Second {
+			t.Fatalf("wait %s out of bounds", d)
+		}
+	}
+}
+
+func TestRTTFromReport(t *testing.T) {
+	sr := time.Now()
+	lsr := ntpMiddle(sr)
+	dlsr := uint32(65536 / 2) // the receiver held the report 0.5 s
+	arrival := sr.Add(500*time.Millisecond + 30*time.Millisecond)
+	rtt, ok := rttFromReport(lsr, dlsr, arrival)
+	if !ok || rtt < 29*time.Millisecond || rtt > 31*time.Millisecond {
+		t.Errorf("rtt %s %v, want ~30ms", rtt, ok)
+	}
+	if _, ok := rttFromReport(0, 0, arrival); ok {
+		t.Error("rtt without a sender report")
+	}
+	if rtt, ok := rttFromReport(lsr, dlsr, sr); !ok || rtt != 0 {
+		t.Errorf("negative rtt gave %s", rtt)
+	}
+}
+
+func TestStatsReport(t *testing.T) {
+	var r statsRecorder
+	r.rtcp([]rtcp.Packet{
+		&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{
+			{SSRC: 7, FractionLost: 64, TotalLost: 0xFFFFFE, Jitter: 480}, // -2 lost (duplicates)
+			{SSRC: 8, FractionLost: 255},                                  // not our stream
+		}},
+		&rtcp.PictureLossIndication{},
+	}, 7, time.Now())
+	s := r.snapshot()
+	if s.ReceiverReports != 1 || s.FractionLost != 0.25 || s.PacketsLost != -2 || s.Jitter != 10*time.Millisecond {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+const testAnswer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n" +
+	"a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\na=end-of-candidates\r\na=rtpmap:111 opus/48000/2\r\n"
+
+func TestSDPFrag(t *testing.T) {
+	p := iceParams{ufrag: "uf", pwd: "pw", mid: "0", candidates: []string{"1 1 udp 1 127.0.0.1 9 typ host"}, end: true}
+	frag := sdpFrag(p)
+	if !strings.Contains(frag, "a=ice-ufrag:uf\r\n") || !strings.Contains(frag, "m=audio 9") ||
+		!strings.Contains(frag, "a=mid:0\r\na=candidate:1 1 udp") || !strings.HasSuffix(frag, "a=end-of-candidates\r\n") {
+		t.Errorf("frag %q", frag)
+	}
+	if got := parseSDPFrag(frag); got.ufrag != "uf" || got.pwd != "pw" || got.mid != "0" || len(got.candidates) != 1 || !got.end {
+		t.Errorf("round trip %+v", got)
+	}
+	local, err := iceFromSDP(testAnswer)
+	if err != nil || local.ufrag != "old" || local.pwd != "oldpwd" || local.mid != "0" || len(local.candidates) != 1 {
+		t.Errorf("iceFromSDP %+v %v", local, err)
+	}
+	if _, err := iceFromSDP("v=0\r\n"); err == nil {
+		t.Error("iceFromSDP of a bad sdp")
+	}
+}
+
+func TestRestartedAnswer(t *testing.T) {
+	p := parseSDPFrag("a=ice-lite\r\na=ice-ufrag:new\r\na=ice-pwd:newpwd\r\n" +
+		"a=candidate:2 1 udp 2130706431 127.0.0.1 6000 typ host\r\na=end-of-candidates\r\n")
+	got, err := restartedAnswer(testAnswer, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a=ice-lite", "a=ice-ufrag:new", "a=ice-pwd:newpwd", "127.0.0.1 6000", "a=end-of-candidates", "a=rtpmap:111"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer lacks %q:\n%s", want, got)
+		}
+	}
+	for _, old := range []string{"ice-ufrag:old", "5000"} {
+		if strings.Contains(got, old) {
+			t.Errorf("answer still has %q", old)
+		}
+	}
+	if _, err := restartedAnswer(testAnswer, iceParams{}); err == nil {
+		t.Error("restart without credentials accepted")
+	}
+}
+
+func TestNewPublisherValidates(t *testing.T) {
+	for _, cfg := range []PublisherConfig{
+		{URL: ""},
+		{URL: "ftp://x/whip"},
+		{URL: "/whip"},
+		{URL: "http://x/whip", Channels: 3},
+		{URL: "http://x/whip", RetryMin: time.Second, RetryMax: time.Millisecond},
+		{URL: "http://x/whip", ICEServers: []ICEServer{{URLs: []string{"http://not-stun"}}}},
+	} {
+		if _, err := NewPublisher(cfg); err == nil || !strings.HasPrefix(err.Error(), "uplink: ") {
+			t.Errorf("NewPublisher(%+v) = %v, want an uplink error", cfg, err)
+		}
+	}
+	p, err := NewPublisher(PublisherConfig{URL: "https://x/whip", Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.cfg.RetryMin != DefaultRetryMin || p.cfg.RetryMax != DefaultRetryMax || p.cfg.RequestTimeout != DefaultRequestTimeout {
+		t.Errorf("defaults not applied: %+v", p.cfg)
+	}
+	if err := p.WriteOpus([]byte{1, 2, 3}, 960); err != nil || p.Stats().PacketsDropped != 1 {
+		t.Errorf("write while not connected: %v, %+v", err, p.Stats())
+	}
+}
