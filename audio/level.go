@@ -33,17 +33,22 @@ type Level struct {
 // MeasureLevel returns the RMS and peak level of buf, each no lower than
 // SilenceDBFS (an empty buffer is silence).
 func MeasureLevel(buf []float32) Level {
-	var sum, peak float64
+	var sum float64
+	var peak float32
 	for _, v := range buf {
-		a := math.Abs(float64(v))
-		sum += a * a
-		peak = math.Max(peak, a)
+		sum += float64(v * v)
+		if v < 0 {
+			v = -v
+		}
+		if v > peak {
+			peak = v
+		}
 	}
 	rms := 0.0
 	if len(buf) > 0 {
 		rms = math.Sqrt(sum / float64(len(buf)))
 	}
-	return Level{RMSDBFS: toDBFS(rms), PeakDBFS: toDBFS(peak)}
+	return Level{RMSDBFS: toDBFS(rms), PeakDBFS: toDBFS(float64(peak))}
 }
 
 func toDBFS(v float64) float64 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -31,10 +30,6 @@ type PipelineConfig struct {
 	Unpaced bool
 	Log     *slog.Logger
 }
-
-// queueFrames is how many captured frames may wait for the pacer before
-// capture blocks (back-pressure, never a drop): a second of 20 ms frames.
-const queueFrames = 50
 
 // Pipeline captures frames from a Source, applies gain, measures the level,
 // encodes Opus and hands the frames out on the frame clock.
@@ -77,80 +72,33 @@ func (p *Pipeline) Level() Level { return *p.level.Load() }
 // Frames returns how many frames have been encoded.
 func (p *Pipeline) Frames() uint64 { return p.frames.Load() }
 
-type captured struct {
-	pcm     []float32
-	arrival time.Time
-}
-
 // Run captures and encodes until ctx ends or the source fails, calling emit
 // with every frame in order; an error from emit stops the pipeline. The
 // Frame's Payload is only valid during the call.
+//
+// One goroutine reads, paces, encodes and emits: a real device buffers
+// what it captures meanwhile (PortAudio's stream buffer), a clockless
+// source simply waits, so nothing is dropped and no frame changes threads.
 func (p *Pipeline) Run(ctx context.Context, emit func(Frame) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	free := make(chan []float32, queueFrames+2)
-	for i := 0; i < cap(free); i++ {
-		free <- make([]float32, p.format.FrameLen())
-	}
-	full := make(chan captured, queueFrames)
-	var wg sync.WaitGroup
-	var readErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(full)
-		readErr = p.capture(ctx, free, full)
-	}()
-
-	err := p.encode(ctx, free, full, emit)
-	cancel()
-	wg.Wait()
-	if err == nil {
-		err = readErr
-	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
-}
-
-// capture reads frames into buffers from free and queues them on full.
-func (p *Pipeline) capture(ctx context.Context, free chan []float32, full chan<- captured) error {
-	for {
-		var buf []float32
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case buf = <-free:
-		}
-		if err := p.cfg.Source.Read(buf); err != nil {
-			return fmt.Errorf("audio: capture: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case full <- captured{pcm: buf, arrival: time.Now()}:
-		}
-	}
-}
-
-// encode paces, measures, encodes and emits queued frames.
-func (p *Pipeline) encode(ctx context.Context, free chan<- []float32, full <-chan captured, emit func(Frame) error) error {
 	pacer := NewPacer(p.format.FrameDuration())
+	pcm := make([]float32, p.format.FrameLen())
 	out := make([]byte, MaxPacket)
 	samples := p.format.RTPSamples()
-	for c := range full {
+	for ctx.Err() == nil {
+		if err := p.cfg.Source.Read(pcm); err != nil {
+			return fmt.Errorf("audio: capture: %w", err)
+		}
 		if !p.cfg.Unpaced {
-			if err := pacer.Wait(ctx, c.arrival); err != nil {
+			if err := pacer.Wait(ctx, time.Now()); err != nil {
 				return err
 			}
 		}
-		ApplyGain(c.pcm, math.Float64frombits(p.gain.Load()))
-		lvl := MeasureLevel(c.pcm)
+		if gain := math.Float64frombits(p.gain.Load()); gain != 0 {
+			ApplyGain(pcm, gain)
+		}
+		lvl := MeasureLevel(pcm)
 		p.level.Store(&lvl)
-		n, err := p.enc.Encode(c.pcm, out)
-		free <- c.pcm
+		n, err := p.enc.Encode(pcm, out)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ type Config struct {
 	Opus   Opus   `mapstructure:"opus"`
 	Uplink Uplink `mapstructure:"uplink"`
 	WebRTC WebRTC `mapstructure:"webrtc"`
+	Relay  Relay  `mapstructure:"relay"`
 }
 
 // Log configures the structured log written to standard error.
@@ -67,6 +68,18 @@ type WebRTC struct {
 	Loopback bool `mapstructure:"loopback"`
 }
 
+// Relay configures the embedded channel server (WHIP/WHEP, listen page).
+type Relay struct {
+	Listen string `mapstructure:"listen"` // address to serve HTTP on
+	// TokenSecret signs and verifies the HS256 tokens; without it the relay
+	// only starts when AllowAnonymous is set.
+	TokenSecret        string        `mapstructure:"token_secret"`
+	AllowAnonymous     bool          `mapstructure:"allow_anonymous"`
+	MaxSessions        int           `mapstructure:"max_sessions"`          // WHIP and WHEP sessions in all
+	MaxHostsPerChannel int           `mapstructure:"max_hosts_per_channel"` // hosts in one channel
+	DisconnectTimeout  time.Duration `mapstructure:"disconnect_timeout"`    // reap a vanished client after this
+}
+
 // ICEServer is one STUN or TURN server.
 type ICEServer struct {
 	URLs       []string `mapstructure:"urls"`
@@ -107,6 +120,14 @@ func Defaults() Config {
 			ICEServers: []ICEServer{},
 			Interfaces: []string{},
 			Loopback:   false,
+		},
+		Relay: Relay{
+			Listen:             ":8080",
+			TokenSecret:        "",
+			AllowAnonymous:     false,
+			MaxSessions:        2000,
+			MaxHostsPerChannel: 8,
+			DisconnectTimeout:  5 * time.Second,
 		},
 	}
 }

@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +35,10 @@ func (c *Config) Validate() error {
 		func() error { return atLeast("uplink.retry_min", c.Uplink.RetryMin, 10*time.Millisecond) },
 		func() error { return atLeast("uplink.retry_max", c.Uplink.RetryMax, c.Uplink.RetryMin) },
 		func() error { return iceServers("webrtc.ice_servers", c.WebRTC.ICEServers) },
+		func() error { return listenAddr("relay.listen", c.Relay.Listen) },
+		func() error { return between("relay.max_sessions", float64(c.Relay.MaxSessions), 1, 100000) },
+		func() error { return between("relay.max_hosts_per_channel", float64(c.Relay.MaxHostsPerChannel), 1, 8) },
+		func() error { return atLeast("relay.disconnect_timeout", c.Relay.DisconnectTimeout, time.Second) },
 	} {
 		if err := check(); err != nil {
 			return err
@@ -91,6 +97,22 @@ func endpoint(key, v string) error {
 	}
 	if err != nil {
 		return &Error{Key: key, Err: fmt.Errorf("%q: %w", v, err)}
+	}
+	return nil
+}
+
+// listenAddr checks a host:port to listen on; the host may be empty.
+func listenAddr(key, v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = errors.New("port out of range")
+		}
+	}
+	if err != nil {
+		return &Error{Key: key, Err: fmt.Errorf("%q: must be host:port or :port: %w", v, err)}
 	}
 	return nil
 }

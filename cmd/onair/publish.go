@@ -81,7 +81,7 @@ func publish(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		RequestTimeout: cfg.Uplink.RequestTimeout,
 		RetryMin:       cfg.Uplink.RetryMin,
 		RetryMax:       cfg.Uplink.RetryMax,
-		Log:            ulog,
+		Log:            log,
 		OnState: func(s uplink.State, err error) {
 			if err != nil {
 				ulog.Warn("publisher "+s.String(), "channel", cfg.Uplink.Channel, "error", err)
