@@ -20,13 +20,17 @@ const nameSpecials = "!#$%&()+-:;<=.>?@[]^_{|}~,"
 var ErrInvalidName = errors.New("invalid channel name")
 
 // ValidateName reports whether name is a valid channel name: 1–64 bytes of
-// ASCII letters, digits, space and !#$%&()+-:;<=.>?@[]^_{|}~, (Agora's rule).
+// ASCII letters, digits, space and !#$%&()+-:;<=.>?@[]^_{|}~, (Agora's rule),
+// except "." and "..", which cannot travel as a URL path segment.
 func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidName)
 	}
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrInvalidName, len(name), MaxNameLen)
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("%w: %q cannot be a URL path segment", ErrInvalidName, name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

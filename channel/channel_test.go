@@ -13,7 +13,7 @@ func TestValidateName(t *testing.T) {
 			t.Errorf("ValidateName(%q) = %v, want nil", n, err)
 		}
 	}
-	bad := []string{"", strings.Repeat("x", 65), "a/b", "caf\u00e9", "tab\there", "quote\"", "back\\slash", "star*"}
+	bad := []string{"", strings.Repeat("x", 65), "a/b", "caf\u00e9", "tab\there", "quote\"", "back\\slash", "star*", ".", ".."}
 	for _, n := range bad {
 		err := ValidateName(n)
 		if !errors.Is(err, ErrInvalidName) {

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc pkg-config libopus-dev portaudio19-dev libasound2-dev)
-test_pkgs=(alsa-utils sox iproute2 util-linux)
+test_pkgs=(alsa-utils sox iproute2 util-linux chromium)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -13,11 +13,19 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v npm >/dev/null || [ "${1:-build}" != test ] || missing+=(nodejs npm)
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q >&2
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q >&2
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The browser tests drive Debian's Chromium with playwright-core (never a
+# downloaded browser).
+if [ "${1:-build}" = test ] && [ ! -d e2e/browser/node_modules/playwright-core ]; then
+  npm ci --prefix e2e/browser --no-audit --no-fund >&2
+fi

@@ -9,7 +9,9 @@
 //   {"id":1,"op":"eval","expr":"onairListen.stats()"}      -> {"id":1,"ok":true,"value":…}
 //   {"id":2,"op":"wait","expr":"onairListen.state === 'connected'","timeout_ms":15000}
 //                                                          -> {"id":2,"ok":true,"value":…} once truthy
-//   {"id":3,"op":"screenshot","path":"/tmp/x.png","width":390,"height":844}
+//   {"id":3,"op":"goto","url":"http://…"}                  -> {"id":3,"ok":true,"value":"http://…"}
+//   {"id":4,"op":"click","selector":"#listen"}              (a real user gesture)
+//   {"id":5,"op":"screenshot","path":"/tmp/x.png","width":390,"height":844,"color_scheme":"dark"}
 //
 // The first line printed is {"ready":true,"url":…} (or {"ready":false,"error":…}).
 // Expressions are evaluated in the page and may return promises. The browser
@@ -107,6 +109,11 @@ async function main() {
       handleSIGTERM: false,
       handleSIGINT: false,
     });
+    // Chrome offers loopback candidates (--allow-loopback-in-peer-connection)
+    // and plain instead of mDNS host addresses only to an origin that holds a
+    // media capture permission; the page never captures, the grant is enough.
+    const { origin } = new URL(opts.url);
+    if (origin.startsWith('http')) await context.grantPermissions(['microphone'], { origin });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => process.stderr.write(`page ${m.type()}: ${m.text()}\n`));
     page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
@@ -130,8 +137,16 @@ async function main() {
           value = await evaluate(page, cmd.expr);
         } else if (cmd.op === 'wait') {
           value = await waitFor(page, cmd.expr, cmd.timeout_ms ?? 10000);
+        } else if (cmd.op === 'goto') {
+          const r = await page.goto(cmd.url, { waitUntil: 'load', timeout: 15000 });
+          if (!r || !r.ok()) throw new Error(`GET ${cmd.url}: ${r ? r.status() : 'no response'}`);
+          value = cmd.url;
+        } else if (cmd.op === 'click') {
+          await page.click(cmd.selector, { timeout: 5000 });
+          value = cmd.selector;
         } else if (cmd.op === 'screenshot') {
           if (cmd.width && cmd.height) await page.setViewportSize({ width: cmd.width, height: cmd.height });
+          if (cmd.color_scheme) await page.emulateMedia({ colorScheme: cmd.color_scheme });
           await page.screenshot({ path: cmd.path, fullPage: true });
           value = cmd.path;
         } else {

@@ -1,0 +1,47 @@
+// The channel list: the relay's channels, refreshed every few seconds, each
+// a link to its listen page.
+
+import { getJSON, listeners, pageToken } from './api.js';
+
+const REFRESH_MS = 3000;
+const $ = (id) => document.getElementById(id);
+const token = pageToken();
+
+async function refresh() {
+  try {
+    const { channels = [] } = await getJSON('api/channels', token, AbortSignal.timeout(REFRESH_MS * 2));
+    render(channels);
+    $('status').hidden = true;
+  } catch (e) {
+    $('status').textContent = `Cannot reach the relay (${e.message}); retrying…`;
+    $('status').hidden = false;
+  }
+  setTimeout(refresh, REFRESH_MS);
+}
+
+function render(channels) {
+  const list = $('channels');
+  const items = channels
+    .slice()
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((c) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.className = 'channel';
+      a.href = `listen/${encodeURIComponent(c.name)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = c.name;
+      const meta = document.createElement('span');
+      meta.className = 'meta';
+      const n = Array.isArray(c.hosts) ? c.hosts.length : 0;
+      meta.textContent = `${n === 1 ? '1 host' : `${n} hosts`} · ${listeners(c.audience)}`;
+      a.append(name, meta);
+      li.append(a);
+      return li;
+    });
+  list.replaceChildren(...items);
+  $('empty').hidden = items.length > 0;
+}
+
+refresh();
