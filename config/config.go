@@ -31,6 +31,11 @@ type Audio struct {
 	Channels   int     `mapstructure:"channels"`    // 1 or 2
 	FrameMs    int     `mapstructure:"frame_ms"`    // 10, 20, 40 or 60
 	GainDB     float64 `mapstructure:"gain_db"`     // input gain, -60 … +40 dB
+	// Output is where the audience role plays: "default", a device index
+	// or a device name substring.
+	Output      string        `mapstructure:"output"`
+	VolumeDB    float64       `mapstructure:"volume_db"`    // output volume, -60 … +20 dB
+	JitterDelay time.Duration `mapstructure:"jitter_delay"` // jitter buffer target on a calm network
 }
 
 // Opus configures the encoder (RFC 6716 options exposed by libopus).
@@ -47,7 +52,11 @@ type Opus struct {
 type Uplink struct {
 	// WHIPURL is the WHIP endpoint template; {channel} and {uid} are
 	// replaced (URL-escaped) by the channel name and the uid.
-	WHIPURL        string        `mapstructure:"whip_url"`
+	WHIPURL string `mapstructure:"whip_url"`
+	// WHEPURL is the WHEP endpoint template of the audience role.
+	WHEPURL        string        `mapstructure:"whep_url"`
+	Role           string        `mapstructure:"role"`    // host or audience
+	Monitor        bool          `mapstructure:"monitor"` // a host also plays the other hosts (intercom)
 	Token          string        `mapstructure:"token"`   // Bearer token, empty for none
 	Channel        string        `mapstructure:"channel"` // channel name, 1–64 bytes
 	UID            string        `mapstructure:"uid"`     // empty: the host name
@@ -93,11 +102,14 @@ func Defaults() Config {
 	return Config{
 		Log: Log{Level: "info", Format: "text"},
 		Audio: Audio{
-			Input:      "default",
-			SampleRate: 48000,
-			Channels:   1,
-			FrameMs:    20,
-			GainDB:     0,
+			Input:       "default",
+			SampleRate:  48000,
+			Channels:    1,
+			FrameMs:     20,
+			GainDB:      0,
+			Output:      "default",
+			VolumeDB:    0,
+			JitterDelay: 40 * time.Millisecond,
 		},
 		Opus: Opus{
 			Bitrate:      32000,
@@ -109,6 +121,9 @@ func Defaults() Config {
 		},
 		Uplink: Uplink{
 			WHIPURL:        "http://127.0.0.1:8080/whip/{channel}",
+			WHEPURL:        "http://127.0.0.1:8080/whep/{channel}",
+			Role:           "host",
+			Monitor:        false,
 			Token:          "",
 			Channel:        "demo",
 			UID:            "",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/channel"
+	"github.com/onair-dev/onair/token"
 )
 
 // Validate checks every key and returns an *Error naming the first bad one.
@@ -25,17 +26,25 @@ func (c *Config) Validate() error {
 		func() error { return oneOfInt("audio.channels", c.Audio.Channels, 1, 2) },
 		func() error { return oneOfInt("audio.frame_ms", c.Audio.FrameMs, 10, 20, 40, 60) },
 		func() error { return between("audio.gain_db", c.Audio.GainDB, -60, 40) },
+		func() error { return notEmpty("audio.output", c.Audio.Output) },
+		func() error { return between("audio.volume_db", c.Audio.VolumeDB, -60, 20) },
+		func() error {
+			return durationBetween("audio.jitter_delay", c.Audio.JitterDelay, 20*time.Millisecond, 200*time.Millisecond)
+		},
 		func() error { return between("opus.bitrate", float64(c.Opus.Bitrate), 6000, 510000) },
 		func() error { return between("opus.complexity", float64(c.Opus.Complexity), 0, 10) },
 		func() error { return oneOf("opus.application", c.Opus.Application, "audio", "voip", "lowdelay") },
 		func() error { return between("opus.expected_loss", float64(c.Opus.ExpectedLoss), 0, 100) },
 		func() error { return endpoint("uplink.whip_url", c.Uplink.WHIPURL) },
+		func() error { return endpoint("uplink.whep_url", c.Uplink.WHEPURL) },
+		func() error { return oneOf("uplink.role", c.Uplink.Role, "host", "audience") },
 		func() error { return channelName("uplink.channel", c.Uplink.Channel) },
 		func() error { return atLeast("uplink.request_timeout", c.Uplink.RequestTimeout, 100*time.Millisecond) },
 		func() error { return atLeast("uplink.retry_min", c.Uplink.RetryMin, 10*time.Millisecond) },
 		func() error { return atLeast("uplink.retry_max", c.Uplink.RetryMax, c.Uplink.RetryMin) },
 		func() error { return iceServers("webrtc.ice_servers", c.WebRTC.ICEServers) },
 		func() error { return listenAddr("relay.listen", c.Relay.Listen) },
+		func() error { return secret("relay.token_secret", c.Relay.TokenSecret) },
 		func() error { return between("relay.max_sessions", float64(c.Relay.MaxSessions), 1, 100000) },
 		func() error { return between("relay.max_hosts_per_channel", float64(c.Relay.MaxHostsPerChannel), 1, 8) },
 		func() error { return atLeast("relay.disconnect_timeout", c.Relay.DisconnectTimeout, time.Second) },
@@ -75,6 +84,13 @@ func atLeast(key string, v, lo time.Duration) error {
 	return &Error{Key: key, Err: fmt.Errorf("%s: must be at least %s", v, lo)}
 }
 
+func durationBetween(key string, v, lo, hi time.Duration) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%s: must be between %s and %s", v, lo, hi)}
+}
+
 func notEmpty(key, v string) error {
 	if v != "" {
 		return nil
@@ -99,6 +115,15 @@ func endpoint(key, v string) error {
 		return &Error{Key: key, Err: fmt.Errorf("%q: %w", v, err)}
 	}
 	return nil
+}
+
+// secret checks a token secret: empty (none) or at least
+// token.MinSecretLen bytes.
+func secret(key, v string) error {
+	if v == "" || len(v) >= token.MinSecretLen {
+		return nil
+	}
+	return &Error{Key: key, Err: fmt.Errorf("%d bytes: must be at least %d (e.g. openssl rand -hex 32)", len(v), token.MinSecretLen)}
 }
 
 // listenAddr checks a host:port to listen on; the host may be empty.

@@ -23,7 +23,7 @@ const opusFmtp = "minptime=10;useinbandfec=1"
 const opusStereoFmtp = opusFmtp + ";stereo=1;sprop-stereo=1"
 
 // ICEServer is a STUN or TURN server (RFC 8489, RFC 8656), configured or
-// learned from a WHIP endpoint's Link header (RFC 9725 §4.6).
+// learned from a WHIP or WHEP endpoint's Link header (RFC 9725 §4.6).
 type ICEServer struct {
 	URLs       []string // stun:, stuns:, turn: or turns: URIs (RFC 7064, RFC 7065)
 	Username   string   // TURN long-term credential user name; empty for STUN

@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// Errors reported by a Publisher. Run returns only ErrUnauthorized-wrapping
-// errors and ErrAlreadyRunning; the others reach OnState with StateRetrying
-// and are retried.
+// Errors reported by a Publisher or a Subscriber. Run returns only
+// ErrUnauthorized-wrapping errors and ErrAlreadyRunning; the others reach
+// OnState with StateRetrying and are retried.
 var (
-	// ErrUnauthorized means the WHIP endpoint refused the token with 401 or
-	// 403 (RFC 9725 §4.7). It is not retried: a new token is needed.
+	// ErrUnauthorized means the WHIP or WHEP endpoint refused the token with
+	// 401 or 403 (RFC 9725 §4.7). It is not retried: a new token is needed.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrAlreadyRunning is returned by Run when another Run of the same
-	// Publisher has not returned yet.
-	ErrAlreadyRunning = errors.New("uplink: publisher already running")
+	// Publisher or Subscriber has not returned yet.
+	ErrAlreadyRunning = errors.New("uplink: already running")
 	// ErrSessionLost means an established session ended: the far end closed
 	// the PeerConnection, or ICE or DTLS failed and could not be restarted.
 	ErrSessionLost = errors.New("session lost")
@@ -30,10 +30,10 @@ var (
 // answered 405 or 501, RFC 9725 §4.3.1), so no trickle and no ICE restart.
 var errPatchNotAllowed = errors.New("patch not allowed by the server")
 
-// statusError is an unexpected HTTP status from the WHIP endpoint or session.
+// statusError is an unexpected HTTP status from the endpoint or session.
 type statusError struct {
 	Code       int
-	RetryAfter time.Duration // from a 503's or 429's Retry-After, 0 if none
+	RetryAfter time.Duration // from a 503's, 429's or 409's Retry-After, 0 if none
 	Body       string        // start of the response body, for the log
 }
 

@@ -108,52 +108,49 @@ func (l *stateLog) wait(t *testing.T, s uplink.State, n int, timeout time.Durati
 	}
 }
 
-// publisher is a running Publisher under test.
-type publisher struct {
-	*uplink.Publisher
+// runner is the Run of a Publisher or a Subscriber under test.
+type runner struct {
 	states *stateLog
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returned
 	result error         // what Run returned
 }
 
-// startPublisher starts Run of a publisher with fast retries on loopback;
-// the test's cleanup stops it.
-func startPublisher(t *testing.T, cfg uplink.PublisherConfig) *publisher {
-	t.Helper()
-	states := &stateLog{}
-	cfg.Network = uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
-	cfg.RetryMin = 50 * time.Millisecond
-	cfg.RetryMax = 200 * time.Millisecond
-	cfg.RequestTimeout = 5 * time.Second
-	cfg.OnState = states.onState
+// testSettings returns what every Publisher and Subscriber under test is
+// configured with: ICE on loopback, fast retries, the states recorded and,
+// with -v, a debug log.
+func testSettings(states *stateLog) (uplink.NetworkConfig, time.Duration, time.Duration, time.Duration, func(uplink.State, error), *slog.Logger) {
+	var log *slog.Logger
 	if testing.Verbose() {
-		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	p, err := uplink.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true},
+		50 * time.Millisecond, 200 * time.Millisecond, 5 * time.Second, states.onState, log
+}
+
+// startRunner calls run in a goroutine; the test's cleanup cancels it.
+func startRunner(t *testing.T, states *stateLog, run func(context.Context) error) *runner {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pub := &publisher{Publisher: p, states: states, cancel: cancel, done: make(chan struct{})}
+	r := &runner{states: states, cancel: cancel, done: make(chan struct{})}
 	go func() {
-		pub.result = p.Run(ctx)
-		close(pub.done)
+		r.result = run(ctx)
+		close(r.done)
 	}()
 	t.Cleanup(func() {
-		if err := pub.stop(t); err != nil && !errors.Is(err, uplink.ErrUnauthorized) {
+		if err := r.stop(t); err != nil && !errors.Is(err, uplink.ErrUnauthorized) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return pub
+	return r
 }
 
 // wait waits for Run to return and returns its result.
-func (p *publisher) wait(t *testing.T, timeout time.Duration) error {
+func (r *runner) wait(t *testing.T, timeout time.Duration) error {
 	t.Helper()
 	select {
-	case <-p.done:
-		return p.result
+	case <-r.done:
+		return r.result
 	case <-time.After(timeout):
 		t.Fatalf("Run did not return within %s", timeout)
 		return nil
@@ -161,10 +158,29 @@ func (p *publisher) wait(t *testing.T, timeout time.Duration) error {
 }
 
 // stop cancels Run and returns its result (Run may have returned before).
-func (p *publisher) stop(t *testing.T) error {
+func (r *runner) stop(t *testing.T) error {
 	t.Helper()
-	p.cancel()
-	return p.wait(t, 10*time.Second)
+	r.cancel()
+	return r.wait(t, 10*time.Second)
+}
+
+// publisher is a running Publisher under test.
+type publisher struct {
+	*uplink.Publisher
+	*runner
+}
+
+// startPublisher starts Run of a publisher with fast retries on loopback;
+// the test's cleanup stops it.
+func startPublisher(t *testing.T, cfg uplink.PublisherConfig) *publisher {
+	t.Helper()
+	states := &stateLog{}
+	cfg.Network, cfg.RetryMin, cfg.RetryMax, cfg.RequestTimeout, cfg.OnState, cfg.Log = testSettings(states)
+	p, err := uplink.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &publisher{Publisher: p, runner: startRunner(t, states, p.Run)}
 }
 
 // tone encodes a 440 Hz sine, 20 ms Opus frames at 48 kHz.

@@ -129,7 +129,7 @@ func parseLinkParam(s string) (name, value, rest string) {
 }
 
 // maxRetryAfterSecs bounds a parsed Retry-After so that it cannot overflow a
-// time.Duration; Publisher caps it further.
+// time.Duration; the retry loop caps it further.
 const maxRetryAfterSecs = 24 * 60 * 60
 
 // parseRetryAfter parses a Retry-After value (RFC 9110 §10.2.3): delay

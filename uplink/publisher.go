@@ -1,6 +1,7 @@
 // Package uplink publishes and subscribes live Opus audio over WebRTC with
-// pion: a WHIP publisher (RFC 9725) with its reconnect policy and stats, and
-// the pion API shared with the WHEP subscriber and the relay.
+// pion: a WHIP publisher (RFC 9725) and a WHEP subscriber
+// (draft-ietf-wish-whep) sharing one session machinery, reconnect policy and
+// stats, and the pion API they share with the relay.
 package uplink
 
 import (
@@ -8,31 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
-)
-
-// Defaults of PublisherConfig.
-const (
-	DefaultRequestTimeout = 10 * time.Second
-	DefaultRetryMin       = 1 * time.Second
-	DefaultRetryMax       = 30 * time.Second
-)
-
-const (
-	// stableAfter is how long a session must stay connected for the backoff
-	// to start again from RetryMin.
-	stableAfter = 10 * time.Second
-	// maxRetryAfter bounds a 503's Retry-After (RFC 9725 §4.5).
-	maxRetryAfter = 5 * time.Minute
-	// deleteTimeout bounds the DELETE sent when a session ends, also when
-	// Run's context is already cancelled.
-	deleteTimeout = 2 * time.Second
 )
 
 // PublisherConfig configures a Publisher.
@@ -57,81 +37,36 @@ type PublisherConfig struct {
 // ICE by PATCH where the server allows it, and deletes the session when Run's
 // context is cancelled.
 type Publisher struct {
-	cfg     PublisherConfig
-	log     *slog.Logger
-	api     *webrtc.API
-	track   *webrtc.TrackLocalStaticRTP
-	pk      *packetizer
-	http    *whipClient
-	ownHTTP bool // http.hc was created here: close its idle connections when Run returns
-
-	running   atomic.Bool
-	connected atomic.Bool   // state is StateConnected: WriteOpus sends
-	restart   chan struct{} // RestartICE requests, buffered 1
+	cfg       PublisherConfig
+	c         *client
+	track     *webrtc.TrackLocalStaticRTP
+	pk        *packetizer
+	connected atomic.Bool // state is StateConnected: WriteOpus sends
 	stats     statsRecorder
-
-	stateMu sync.Mutex
-	state   State // also in stats; written by the Run goroutine only
-
-	links []ICEServer // ICE servers last learned from Link headers; Run goroutine only
 }
 
 // NewPublisher validates cfg, applies its defaults and returns a Publisher.
 // Nothing is sent before Run.
 func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("uplink: url %q: must be an absolute http or https URL", cfg.URL)
-	}
 	if cfg.Channels == 0 {
 		cfg.Channels = 1
 	}
 	if cfg.Channels != 1 && cfg.Channels != 2 {
 		return nil, fmt.Errorf("uplink: channels %d: must be 1 or 2", cfg.Channels)
 	}
-	for _, s := range cfg.ICEServers {
-		for _, raw := range s.URLs {
-			if _, err := stun.ParseURI(raw); err != nil {
-				return nil, fmt.Errorf("uplink: ice server %q: %w", raw, err)
-			}
-		}
-	}
-	cfg.RequestTimeout = cmp0(cfg.RequestTimeout, DefaultRequestTimeout)
-	cfg.RetryMin = cmp0(cfg.RetryMin, DefaultRetryMin)
-	cfg.RetryMax = cmp0(cfg.RetryMax, DefaultRetryMax)
-	if cfg.RetryMax < cfg.RetryMin {
-		return nil, fmt.Errorf("uplink: retry max %s: must not be less than retry min %s", cfg.RetryMax, cfg.RetryMin)
-	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	api, err := NewAPI(cfg.Network)
-	if err != nil {
-		return nil, err
-	}
 	track, err := webrtc.NewTrackLocalStaticRTP(opusCodec(cfg.Channels).RTPCodecCapability, "audio", "onair")
 	if err != nil {
 		return nil, fmt.Errorf("uplink: new track: %w", err)
 	}
-	hc, owned := newHTTPClient(cfg.HTTPClient, cfg.Token)
-	return &Publisher{
-		cfg:     cfg,
-		log:     log.With("component", "uplink", "endpoint", u.Redacted()),
-		api:     api,
-		track:   track,
-		pk:      newPacketizer(track),
-		http:    &whipClient{endpoint: cfg.URL, token: cfg.Token, timeout: cfg.RequestTimeout, hc: hc},
-		ownHTTP: owned,
-		restart: make(chan struct{}, 1),
-	}, nil
-}
-
-func cmp0(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
+	p := &Publisher{track: track, pk: newPacketizer(track)}
+	p.c, err = newClient(endpointConfig{cfg.URL, cfg.Token, cfg.ICEServers, cfg.Network,
+		cfg.RequestTimeout, cfg.RetryMin, cfg.RetryMax, cfg.HTTPClient, cfg.Log, cfg.OnState}, "publisher", p)
+	if err != nil {
+		return nil, err
 	}
-	return v
+	cfg.RequestTimeout, cfg.RetryMin, cfg.RetryMax = p.c.cfg.RequestTimeout, p.c.cfg.RetryMin, p.c.cfg.RetryMax
+	p.cfg = cfg
+	return p, nil
 }
 
 // Run publishes until ctx is cancelled, then deletes the session (with its
@@ -141,100 +76,23 @@ func cmp0(v, def time.Duration) time.Duration {
 // retried: Run returns an error wrapping ErrUnauthorized. Every goroutine Run
 // starts has ended when it returns. Run may be called again after it
 // returned; a concurrent second Run returns ErrAlreadyRunning.
-func (p *Publisher) Run(ctx context.Context) error {
-	if !p.running.CompareAndSwap(false, true) {
-		return ErrAlreadyRunning
-	}
-	defer p.running.Store(false)
-	if p.ownHTTP {
-		defer p.http.hc.CloseIdleConnections()
-	}
-	bo := newBackoff(p.cfg.RetryMin, p.cfg.RetryMax)
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			p.stats.update(func(s *Stats) { s.Reconnects++ })
-		}
-		p.step(inAttempt, nil)
-		connectedFor, err := p.runOnce(ctx)
-		in := classify(err, ctx.Err() != nil)
-		if in == inStopped {
-			p.step(in, nil)
-			return nil
-		}
-		p.step(in, err)
-		if in == inUnauthorized {
-			return err
-		}
-		if connectedFor >= stableAfter {
-			bo.reset()
-		}
-		wait := bo.next()
-		if ra := retryAfter(err); ra > 0 {
-			wait = min(ra, maxRetryAfter)
-		}
-		p.log.Warn("session failed, retrying", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt+1)
-		if !sleep(ctx, wait) {
-			p.step(inStopped, nil)
-			return nil
-		}
-	}
-}
-
-// step feeds one input to the state machine and enters the resulting state.
-func (p *Publisher) step(in input, err error) {
-	p.enter(next(p.State(), in), err)
-}
-
-// enter makes s the current state: it updates the stats, logs the transition
-// and calls OnState. Only the Run goroutine calls it.
-func (p *Publisher) enter(s State, err error) {
-	p.stateMu.Lock()
-	prev := p.state
-	p.state = s
-	p.stateMu.Unlock()
-	p.connected.Store(s == StateConnected)
-	p.stats.update(func(st *Stats) {
-		st.State = s
-		switch {
-		case err != nil:
-			st.LastError = err.Error()
-		case s == StateConnected:
-			st.LastError = ""
-		}
-	})
-	if prev == s {
-		return
-	}
-	if err != nil {
-		p.log.Info(fmt.Sprintf("state %s -> %s", prev, s), "err", err)
-	} else {
-		p.log.Info(fmt.Sprintf("state %s -> %s", prev, s))
-	}
-	if p.cfg.OnState != nil {
-		p.cfg.OnState(s, err)
-	}
-}
+func (p *Publisher) Run(ctx context.Context) error { return p.c.run(ctx) }
 
 // State returns the current state.
-func (p *Publisher) State() State {
-	p.stateMu.Lock()
-	defer p.stateMu.Unlock()
-	return p.state
-}
+func (p *Publisher) State() State { return p.c.state() }
 
 // Stats returns a snapshot of the counters and of the last receiver report.
-func (p *Publisher) Stats() Stats { return p.stats.snapshot() }
+func (p *Publisher) Stats() Stats {
+	s, st := p.stats.snapshot(), p.c.snapshot()
+	s.State, s.LastError, s.Reconnects, s.ICERestarts = st.State, st.LastError, st.Reconnects, st.ICERestarts
+	return s
+}
 
 // RestartICE asks the current session to restart ICE (RFC 9725 §4.3.2), e.g.
 // after the board changed networks: by PATCH where the server allows it,
 // else by a new offer (a new session). It does not wait. A request made
 // between sessions is dropped: the next session starts with fresh ICE.
-func (p *Publisher) RestartICE() {
-	select {
-	case p.restart <- struct{}{}:
-	default:
-	}
-}
+func (p *Publisher) RestartICE() { p.c.restartICE() }
 
 // WriteOpus sends one Opus packet covering samples on the 48 kHz RTP clock
 // (RFC 7587 §4.2). The RTP timestamp advances by samples on every call; an
@@ -257,3 +115,38 @@ func (p *Publisher) WriteOpus(payload []byte, samples uint32) error {
 	}
 	return err
 }
+
+// prepare adds the send-only Opus transceiver (RFC 9725 §4.2) and reads its
+// RTCP: that drives the interceptors and yields the receiver reports.
+func (p *Publisher) prepare(s *session) error {
+	tr, err := s.pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{
+		Direction: webrtc.RTPTransceiverDirectionSendonly,
+	})
+	if err == nil && p.cfg.Channels == 2 {
+		err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{opusCodec(2)})
+	}
+	if err != nil {
+		return fmt.Errorf("add track: %w", err)
+	}
+	sender := tr.Sender()
+	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
+	s.spawn(func() {
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			p.stats.rtcp(pkts, ssrc, time.Now())
+		}
+	})
+	return nil
+}
+
+// setConnected lets WriteOpus send while the session is connected.
+func (p *Publisher) setConnected(connected bool) { p.connected.Store(connected) }
+
+// handle has nothing to do: a Publisher's media needs no session events.
+func (p *Publisher) handle(*session, any) {}
+
+// ended has nothing to do: the track outlives sessions.
+func (p *Publisher) ended(*session) {}

@@ -22,28 +22,30 @@ const (
 	newICEGrace = 3 * time.Second
 )
 
-// eventKind says what a pion callback reported.
+// eventKind says what a pion callback or a media goroutine reported.
 type eventKind int
 
 const (
 	evPCState   eventKind = iota + 1 // PeerConnection state changed
 	evICEState                       // ICE connection state changed
 	evCandidate                      // a local candidate was gathered
+	evMedia                          // the role's media goroutines reported something
 )
 
-// event is what a pion callback sends into the session loop. The loop
-// re-reads the current state from the PeerConnection rather than trusting a
-// possibly stale event.
+// event is what a pion callback or a media goroutine sends into the session
+// loop. The loop re-reads the current state from the PeerConnection rather
+// than trusting a possibly stale event.
 type event struct {
-	kind eventKind
-	cand string // evCandidate: the candidate attribute value
+	kind  eventKind
+	cand  string // evCandidate: the candidate attribute value
+	media any    // evMedia: the role's payload, for role.handle
 }
 
-// session is one WHIP session: a PeerConnection and its resource on the
-// server. Its fields are used by the Run goroutine only, except events and
-// done, shared with pion's callbacks, and wg.
+// session is one WHIP or WHEP session: a PeerConnection and its resource on
+// the server. Its fields are used by the Run goroutine only, except events
+// and done, shared with pion's callbacks and the media goroutines, and wg.
 type session struct {
-	p       *Publisher
+	c       *client
 	log     *slog.Logger
 	pc      *webrtc.PeerConnection
 	servers []ICEServer
@@ -55,63 +57,59 @@ type session struct {
 
 	events chan event
 	done   chan struct{} // closed when the loop stops listening
-	wg     sync.WaitGroup
+
+	wg      sync.WaitGroup
+	spawnMu sync.Mutex
+	closing bool // guarded by spawnMu: spawn starts nothing more
 }
 
 // runOnce runs one session: OPTIONS for ICE servers, a PeerConnection, the
 // POST of the offer, then the event loop until the session is lost or ctx is
 // cancelled. The session is deleted and closed before it returns. It returns
 // how long the session was connected and why it ended.
-func (p *Publisher) runOnce(ctx context.Context) (time.Duration, error) {
-	d, err := p.runSession(ctx)
+func (c *client) runOnce(ctx context.Context) (time.Duration, error) {
+	d, err := c.runSession(ctx)
 	if err != nil {
 		err = fmt.Errorf("uplink: %w", err)
 	}
 	return d, err
 }
 
-func (p *Publisher) runSession(ctx context.Context) (time.Duration, error) {
+func (c *client) runSession(ctx context.Context) (time.Duration, error) {
 	select { // a restart asked for before this session is moot
-	case <-p.restart:
+	case <-c.restart:
 	default:
 	}
-	if links, err := p.http.options(ctx); err != nil {
-		p.log.Debug("no ice servers from options", "err", err)
+	if links, err := c.http.options(ctx); err != nil {
+		c.log.Debug("no ice servers from options", "err", err)
 	} else if len(links) > 0 {
-		p.links = links
+		c.links = links
 	}
-	servers, _ := mergeICEServers(p.cfg.ICEServers, p.links)
-	s, err := p.newSession(servers)
+	servers, _ := mergeICEServers(c.cfg.ICEServers, c.links)
+	s, err := c.newSession(servers)
 	if err != nil {
 		return 0, err
 	}
 	defer s.close(ctx)
+	if err := c.role.prepare(s); err != nil {
+		return 0, err
+	}
 	if err := s.start(ctx); err != nil {
 		return 0, err
 	}
 	return s.loop(ctx)
 }
 
-// newSession creates the PeerConnection with the track and wires pion's
-// callbacks to the session's event channel.
-func (p *Publisher) newSession(servers []ICEServer) (*session, error) {
-	pc, err := p.api.NewPeerConnection(webrtc.Configuration{ICEServers: pionICEServers(servers)})
+// newSession creates the PeerConnection and wires pion's callbacks to the
+// session's event channel; the role adds its transceivers next.
+func (c *client) newSession(servers []ICEServer) (*session, error) {
+	pc, err := c.api.NewPeerConnection(webrtc.Configuration{ICEServers: pionICEServers(servers)})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	tr, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{
-		Direction: webrtc.RTPTransceiverDirectionSendonly, // RFC 9725 §4.2
-	})
-	if err == nil && p.cfg.Channels == 2 {
-		err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{opusCodec(2)})
-	}
-	if err != nil {
-		_ = pc.GracefulClose()
-		return nil, fmt.Errorf("add track: %w", err)
-	}
 	s := &session{
-		p:       p,
-		log:     p.log,
+		c:       c,
+		log:     c.log,
 		pc:      pc,
 		servers: servers,
 		sent:    map[string]bool{},
@@ -125,27 +123,35 @@ func (p *Publisher) newSession(servers []ICEServer) (*session, error) {
 			s.send(event{kind: evCandidate, cand: candidateValue(c.ToJSON().Candidate)})
 		}
 	})
-	sender := tr.Sender()
-	ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
-	s.wg.Add(1)
-	go func() { // reading RTCP drives the interceptors and yields the receiver reports
-		defer s.wg.Done()
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				return
-			}
-			p.stats.rtcp(pkts, ssrc, time.Now())
-		}
-	}()
 	return s, nil
 }
 
-// send hands an event to the loop; it gives up once the loop has stopped.
-func (s *session) send(ev event) {
+// spawn runs f in a goroutine that close waits for, unless the session is
+// closing (pion calls OnTrack handlers in goroutines of its own, which may
+// run late). It reports whether f was started.
+func (s *session) spawn(f func()) bool {
+	s.spawnMu.Lock()
+	defer s.spawnMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// send hands an event to the loop; it gives up once the loop has stopped
+// and then reports false. An event may still be queued after the loop
+// stopped: close hands the media ones to the role.
+func (s *session) send(ev event) bool {
 	select {
 	case s.events <- ev:
+		return true
 	case <-s.done:
+		return false
 	}
 }
 
@@ -165,7 +171,7 @@ func (s *session) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
-	res, err := s.p.http.postOffer(ctx, local.SDP)
+	res, err := s.c.http.postOffer(ctx, local.SDP)
 	if err != nil {
 		return err
 	}
@@ -173,7 +179,7 @@ func (s *session) start(ctx context.Context) error {
 	s.setLocal(params)
 	s.log.Info("session created", "location", res.location)
 	if len(res.links) > 0 {
-		s.p.links = res.links
+		s.c.links = res.links
 		s.newICE = s.applyLinks(res.links)
 	}
 	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: res.answer}
@@ -225,21 +231,36 @@ func (s *session) waitGathering(ctx context.Context) {
 
 // close ends the session: it stops the loop's event intake, DELETEs the
 // resource (RFC 9725 §4.2) with its own timeout even when ctx is cancelled,
-// closes the PeerConnection and waits for the session's goroutines.
+// closes the PeerConnection, waits for the session's goroutines, hands the
+// media events still queued to the role and tells it the session ended.
 func (s *session) close(ctx context.Context) {
-	s.p.connected.Store(false)
+	s.c.role.setConnected(false)
 	close(s.done)
 	if s.res != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
-		if err := s.p.http.delete(dctx, s.res.location); err != nil {
+		if err := s.c.http.delete(dctx, s.res.location); err != nil {
 			s.log.Warn("cannot delete session", "location", s.res.location, "err", err)
 		} else {
 			s.log.Info("session deleted", "location", s.res.location)
 		}
 		cancel()
 	}
+	s.spawnMu.Lock()
+	s.closing = true
+	s.spawnMu.Unlock()
 	if err := s.pc.GracefulClose(); err != nil {
 		s.log.Warn("close peer connection", "err", err)
 	}
 	s.wg.Wait()
+	for drained := false; !drained; {
+		select {
+		case ev := <-s.events:
+			if ev.kind == evMedia {
+				s.c.role.handle(s, ev.media)
+			}
+		default:
+			drained = true
+		}
+	}
+	s.c.role.ended(s)
 }

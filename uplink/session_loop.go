@@ -38,12 +38,14 @@ func (s *session) loop(ctx context.Context) (time.Duration, error) {
 			graceC, why = nil, "ice disconnected"
 		case <-newICEC:
 			newICEC, why = nil, "not connected, new ice servers from link header"
-		case <-s.p.restart:
+		case <-s.c.restart:
 			why = "requested"
 		case ev := <-s.events:
 			switch ev.kind {
 			case evCandidate:
 				s.trickle(ctx, ev.cand)
+			case evMedia:
+				s.c.role.handle(s, ev.media)
 			case evICEState:
 				switch st := s.pc.ICEConnectionState(); st {
 				case webrtc.ICEConnectionStateDisconnected:
@@ -60,7 +62,7 @@ func (s *session) loop(ctx context.Context) (time.Duration, error) {
 				case webrtc.PeerConnectionStateConnected:
 					if connectedAt.IsZero() {
 						connectedAt, newICEC = time.Now(), nil
-						s.p.step(inConnected, nil)
+						s.c.step(inConnected, nil)
 					}
 				case webrtc.PeerConnectionStateClosed:
 					return connectedFor(), fmt.Errorf("%w: peer connection closed", ErrSessionLost)
@@ -105,7 +107,7 @@ func (s *session) restartICE(ctx context.Context) error {
 	if s.res == nil || !s.patchOK {
 		return errPatchNotAllowed
 	}
-	s.p.stats.update(func(st *Stats) { st.ICERestarts++ })
+	s.c.update(func(st *status) { st.ICERestarts++ })
 	s.log.Info("restarting ice")
 	offer, err := s.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err != nil {
@@ -119,7 +121,7 @@ func (s *session) restartICE(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
-	body, etag, err := s.p.http.patch(ctx, s.res.location, "*", sdpFrag(local))
+	body, etag, err := s.c.http.patch(ctx, s.res.location, "*", sdpFrag(local))
 	if err != nil {
 		if isPatchRefused(err) {
 			s.patchOK = false
@@ -153,7 +155,7 @@ func (s *session) trickle(ctx context.Context, cand string) {
 	}
 	s.sent[cand] = true
 	frag := sdpFrag(iceParams{ufrag: s.local.ufrag, pwd: s.local.pwd, mid: s.local.mid, candidates: []string{cand}})
-	_, etag, err := s.p.http.patch(ctx, s.res.location, s.res.etag, frag)
+	_, etag, err := s.c.http.patch(ctx, s.res.location, s.res.etag, frag)
 	switch {
 	case isPatchRefused(err):
 		s.patchOK = false

@@ -2,17 +2,19 @@ package uplink
 
 import "errors"
 
-// State is the state of a Publisher's session with its WHIP endpoint.
+// State is the state of a Publisher's or a Subscriber's session with its
+// WHIP or WHEP endpoint.
 type State int
 
-// States of a Publisher. The zero value is StateUnknown.
+// States of a Publisher or a Subscriber. The zero value is StateUnknown.
 const (
 	// StateUnknown is the zero value: Run has not been called yet.
 	StateUnknown State = iota
 	// StateConnecting: an offer is being sent or ICE/DTLS are being
 	// established.
 	StateConnecting
-	// StateConnected: the PeerConnection is connected; WriteOpus sends.
+	// StateConnected: the PeerConnection is connected; Publisher.WriteOpus
+	// sends, a Subscriber receives.
 	StateConnected
 	// StateRetrying: the session was lost or could not be set up; Run waits
 	// (backoff or Retry-After) before the next attempt. Stats.LastError says
@@ -20,7 +22,7 @@ const (
 	StateRetrying
 	// StateUnauthorized: the endpoint answered 401 or 403 (RFC 9725 §4.7);
 	// Run returned an error wrapping ErrUnauthorized and waits for a new
-	// token (a new Publisher).
+	// token (a new Publisher or Subscriber).
 	StateUnauthorized
 	// StateClosed: Run returned after its context was cancelled and the
 	// session was deleted.
@@ -68,8 +70,8 @@ func classify(err error, stopped bool) input {
 	}
 }
 
-// next is the Publisher's state machine: the state after in, given the
-// current state. It has no side effects (Publisher.enter does those).
+// next is the state machine of Publisher and Subscriber: the state after in,
+// given the current state. It has no side effects (client.enter does those).
 func next(cur State, in input) State {
 	switch in {
 	case inStopped:

@@ -11,7 +11,8 @@ import (
 	"unicode"
 )
 
-// Media types of the WHIP exchange (RFC 9725 §4.2, §4.3.1; RFC 8840 §9.1).
+// Media types of the WHIP and WHEP exchanges (RFC 9725 §4.2, §4.3.1;
+// RFC 8840 §9.1; draft-ietf-wish-whep uses the same).
 const (
 	contentTypeSDP     = "application/sdp"
 	contentTypeSDPFrag = "application/trickle-ice-sdpfrag"
@@ -24,8 +25,9 @@ const maxBody = 1 << 20
 // (RFC 9725 §4.5 allows redirects of the POST).
 const maxRedirects = 5
 
-// whipClient does the HTTP side of WHIP (RFC 9725 §4): OPTIONS, POST of the
-// offer, PATCH of the session for trickle ICE and ICE restarts, DELETE.
+// whipClient does the HTTP side of WHIP (RFC 9725 §4) and of WHEP, which
+// has the same shape (draft-ietf-wish-whep §4): OPTIONS, POST of the offer,
+// PATCH of the session for trickle ICE and ICE restarts, DELETE.
 type whipClient struct {
 	endpoint string
 	token    string
@@ -33,7 +35,7 @@ type whipClient struct {
 	hc       *http.Client
 }
 
-// resource is a WHIP session created by a 201 (RFC 9725 §4.2).
+// resource is a WHIP or WHEP session created by a 201 (RFC 9725 §4.2).
 type resource struct {
 	location string      // absolute URL of the session, resolved against the final request URL
 	etag     string      // entity-tag for If-Match on trickle PATCHes (RFC 9725 §4.3.1)
@@ -42,7 +44,7 @@ type resource struct {
 }
 
 // newHTTPClient returns hc (or a new client with its own transport when hc
-// is nil) with a redirect policy for WHIP: at most maxRedirects hops, only
+// is nil) with a redirect policy for WHIP and WHEP: at most maxRedirects hops, only
 // method-preserving redirects (307/308; a 301/302/303 turning the POST into
 // a GET is returned as is, so it fails as an unexpected status), and the
 // Bearer token kept unless the redirect downgrades https to http.
@@ -186,10 +188,13 @@ func (c *whipClient) delete(ctx context.Context, location string) error {
 }
 
 // newStatusError describes an unexpected response; the Retry-After of a 503
-// or 429 (RFC 9110 §10.2.3, RFC 6585 §4) is kept for the retry loop.
+// or 429 (RFC 9110 §10.2.3, RFC 6585 §4), or of the 409 a WHEP endpoint
+// sends while nothing is published (draft-ietf-wish-whep-03 §4.2), is kept
+// for the retry loop.
 func newStatusError(resp *http.Response, body string) error {
 	e := &statusError{Code: resp.StatusCode, Body: snippet(body)}
-	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusConflict:
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return e

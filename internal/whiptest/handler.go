@@ -34,7 +34,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeLinks(w)
 		w.Header().Set("Accept-Post", "application/sdp")
 		w.WriteHeader(http.StatusNoContent)
-	case strings.HasPrefix(r.URL.Path, SessionPrefix):
+	case strings.HasPrefix(r.URL.Path, s.prefix):
 		s.serveSession(w, r, body)
 	case r.Method == http.MethodPost:
 		s.servePost(w, r, body)
@@ -75,7 +75,8 @@ func refuse(w http.ResponseWriter, code int) {
 	http.Error(w, strings.ToLower(http.StatusText(code)), code)
 }
 
-// servePost creates a session from an SDP offer (RFC 9725 §4.2).
+// servePost creates a session from an SDP offer (RFC 9725 §4.2,
+// draft-ietf-wish-whep-03 §4.2).
 func (s *Server) servePost(w http.ResponseWriter, r *http.Request, offer string) {
 	s.mu.Lock()
 	rd, redirected := s.redirects[r.URL.Path]
@@ -148,7 +149,7 @@ func (s *Server) register(sess *session) bool {
 		return false
 	}
 	sess.id = len(s.sessions) + 1
-	sess.path = SessionPrefix + strconv.Itoa(sess.id)
+	sess.path = s.SessionPath(sess.id)
 	sess.etag = s.newETagLocked()
 	s.sessions = append(s.sessions, sess)
 	return true
@@ -173,7 +174,7 @@ func (s *Server) patchAllowed() bool {
 
 // serveSession handles PATCH and DELETE of a session resource.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, body string) {
-	id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, SessionPrefix))
+	id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, s.prefix))
 	s.mu.Lock()
 	var sess *session
 	if id >= 1 && id <= len(s.sessions) && !s.sessions[id-1].deleted {

@@ -23,6 +23,7 @@ type session struct {
 	path      string
 	pc        *webrtc.PeerConnection
 	badAnswer bool
+	ssrcs     []uint32 // WHEP: the SSRC each tone is sent with
 	op        sync.Mutex
 
 	etag        string
@@ -33,6 +34,7 @@ type session struct {
 	packets     int
 	trickles    int
 	restarts    int
+	reports     int // reception report blocks about our tones
 }
 
 func (sess *session) snapshot() Session {
@@ -52,34 +54,36 @@ func (sess *session) snapshot() Session {
 		Trickles:    sess.trickles,
 		ICERestarts: sess.restarts,
 		RemoteUfrag: sess.remoteUfrag,
+
+		ReceiverReports: sess.reports,
 	}
 }
 
 // answer creates the session's PeerConnection for offer and returns the
-// answer with the candidates gathered (at most gatherTimeout).
+// answer with the candidates gathered (at most gatherTimeout). A WHIP
+// server receives the offer's track; a WHEP server sends its tones on the
+// offer's first audio sections.
 func (s *Server) answer(sess *session, offer string) (string, error) {
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
 	sess.pc = pc
-	pc.OnTrack(func(track *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return
+	if s.mode == WHEP {
+		if err := s.addTones(sess); err != nil {
+			_ = pc.Close()
+			return "", err
 		}
-		s.wg.Add(2)
-		s.mu.Unlock()
-		go s.readRTP(sess, track)
-		go func() { // drives the interceptors: SRs in, so RRs carry LSR/DLSR
-			defer s.wg.Done()
+	}
+	pc.OnTrack(func(track *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
+		s.spawn(func() { s.readRTP(sess, track) })
+		s.spawn(func() { // drives the interceptors: SRs in, so RRs carry LSR/DLSR
 			for {
 				if _, _, err := rcv.ReadRTCP(); err != nil {
 					return
 				}
 			}
-		}()
+		})
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		_ = pc.Close()
@@ -157,7 +161,6 @@ func (sess *session) addCandidates(f frag) error {
 
 // readRTP records and decodes the packets of one track until it ends.
 func (s *Server) readRTP(sess *session, track *webrtc.TrackRemote) {
-	defer s.wg.Done()
 	ch := s.channels
 	dec, err := opus.NewDecoder(48000, ch)
 	if err != nil {

@@ -1,10 +1,13 @@
-// Package whiptest is a scripted WHIP server (RFC 9725) for tests: a real
-// pion peer behind an httptest.Server on 127.0.0.1. It answers offers with
-// 201 Created, records every request, receives the Opus track (every RTP
-// packet and the decoded audio), sends RTCP Receiver Reports back, and can be
-// told to misbehave: Link ICE servers, Bearer token checks, 503 with
-// Retry-After, redirects, PATCH refused, bad answers, a PeerConnection closed
-// from the server side.
+// Package whiptest is a scripted WHIP server (RFC 9725) or WHEP server
+// (draft-ietf-wish-whep-03) for tests: a real pion peer behind an
+// httptest.Server on 127.0.0.1. It answers offers with 201 Created and
+// records every request. As a WHIP server it receives the Opus track (every
+// RTP packet and the decoded audio) and sends RTCP Receiver Reports back; as
+// a WHEP server it sends Opus sine tones, one per audio section, and counts
+// the Receiver Reports it gets. Either can be told to misbehave: Link ICE
+// servers, Bearer token checks, 503 with Retry-After, redirects, PATCH
+// refused, bad answers, a PeerConnection closed from the server side, a
+// network outage.
 package whiptest
 
 import (
@@ -13,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,15 +25,36 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// SessionPrefix is the path under which session resources are created:
-// SessionPrefix + "<n>", n counting from 1.
+// SessionPrefix is the path under which a WHIP server creates session
+// resources: SessionPrefix + "<n>", n counting from 1.
 const SessionPrefix = "/whip/session/"
+
+// WHEPSessionPrefix is SessionPrefix of a WHEP server.
+const WHEPSessionPrefix = "/whep/session/"
+
+// Mode says which way the media of a Server goes.
+type Mode int
+
+// Modes of a Server.
+const (
+	// WHIP: the server receives one Opus track (RFC 9725).
+	WHIP Mode = iota
+	// WHEP: the server sends Config.Tones (draft-ietf-wish-whep-03).
+	WHEP
+)
 
 // Config configures a Server.
 type Config struct {
-	// Channels is the channel count the Opus stream is decoded with: 1
-	// (default) or 2. PCM() is mono either way.
+	// Mode is WHIP (the zero value) or WHEP.
+	Mode Mode
+	// Channels is the channel count the Opus stream is decoded with (WHIP):
+	// 1 (default) or 2. PCM() is mono either way.
 	Channels int
+	// Tones (WHEP) are the frequencies in Hz of the mono Opus sines the
+	// server sends, 20 ms frames paced by a ticker: tone i on the i-th
+	// audio section of every offer. One Opus stream per tone is shared by
+	// every session, as a relay's track is.
+	Tones []float64
 	// Network is where the server's peer gathers candidates; nil means the
 	// loopback interface "lo" only. Its Net, if set, disables SetFrozen.
 	Network *uplink.NetworkConfig
@@ -71,6 +96,9 @@ type Session struct {
 	Trickles    int  // trickle PATCHes applied
 	ICERestarts int  // ICE restart PATCHes applied
 	RemoteUfrag string
+	// ReceiverReports counts the RTCP reception report blocks received
+	// about the server's tones (WHEP, RFC 3550 §6.4.2).
+	ReceiverReports int
 }
 
 type redirect struct {
@@ -78,12 +106,17 @@ type redirect struct {
 	code int
 }
 
-// Server is a scripted WHIP server. Its methods are safe for concurrent use.
+// Server is a scripted WHIP or WHEP server. Its methods are safe for
+// concurrent use.
 type Server struct {
+	mode     Mode
+	prefix   string // SessionPrefix or WHEPSessionPrefix
 	channels int
+	tones    []*tone // WHEP
 	api      *webrtc.API
 	hs       *httptest.Server
-	wg       sync.WaitGroup // media readers
+	wg       sync.WaitGroup // media goroutines
+	stop     chan struct{}  // closed by Close: the tone pacer stops
 	once     sync.Once
 	frozen   atomic.Bool // the peers' UDP drops everything
 
@@ -113,11 +146,28 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Channels != 1 && cfg.Channels != 2 {
 		return nil, fmt.Errorf("whiptest: channels %d: must be 1 or 2", cfg.Channels)
 	}
+	if cfg.Mode != WHIP && cfg.Mode != WHEP {
+		return nil, fmt.Errorf("whiptest: mode %d: must be WHIP or WHEP", cfg.Mode)
+	}
+	if cfg.Mode == WHIP && len(cfg.Tones) > 0 {
+		return nil, errors.New("whiptest: tones: a WHIP server sends no media")
+	}
 	network := uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
 	if cfg.Network != nil {
 		network = *cfg.Network
 	}
-	s := &Server{channels: cfg.Channels, redirects: map[string]redirect{}}
+	s := &Server{mode: cfg.Mode, prefix: SessionPrefix, channels: cfg.Channels,
+		redirects: map[string]redirect{}, stop: make(chan struct{})}
+	if cfg.Mode == WHEP {
+		s.prefix = WHEPSessionPrefix
+		for _, hz := range cfg.Tones {
+			tn, err := newTone(hz, len(s.tones))
+			if err != nil {
+				return nil, fmt.Errorf("whiptest: %w", err)
+			}
+			s.tones = append(s.tones, tn)
+		}
+	}
 	if network.Net == nil {
 		fn, err := newFreezeNet(&s.frozen)
 		if err != nil {
@@ -131,15 +181,29 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.api = api
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	if len(s.tones) > 0 {
+		s.wg.Add(1)
+		go s.pace()
+	}
 	return s, nil
 }
 
 // URL is the server's base URL, http://127.0.0.1:port.
 func (s *Server) URL() string { return s.hs.URL }
 
-// Endpoint is the WHIP endpoint URL, URL()+"/whip". POSTs to any other path
-// that is not a session resource are accepted too.
-func (s *Server) Endpoint() string { return s.hs.URL + "/whip" }
+// Endpoint is the endpoint URL, URL()+"/whip" (or "/whep" for a WHEP
+// server). POSTs to any other path that is not a session resource are
+// accepted too.
+func (s *Server) Endpoint() string {
+	if s.mode == WHEP {
+		return s.hs.URL + "/whep"
+	}
+	return s.hs.URL + "/whip"
+}
+
+// SessionPath is the path of session id: SessionPrefix or
+// WHEPSessionPrefix, then id.
+func (s *Server) SessionPath(id int) string { return s.prefix + strconv.Itoa(id) }
 
 // Close stops the HTTP server, closes every PeerConnection and waits for the
 // server's goroutines. It is safe to call more than once.
@@ -148,6 +212,7 @@ func (s *Server) Close() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		close(s.stop)
 		s.hs.Close()
 		s.mu.Lock()
 		sessions := slices.Clone(s.sessions)

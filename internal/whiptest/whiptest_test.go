@@ -122,12 +122,9 @@ func TestScriptedResponses(t *testing.T) {
 	srv.Close() // idempotent
 }
 
-// TestPionClient drives the server with a bare pion peer: 201 with Location,
-// ETag and Accept-Patch, a connected session, 412 for a trickle PATCH with
-// a stale entity-tag, 405 once PATCH is refused.
-func TestPionClient(t *testing.T) {
-	checkGoroutines(t)
-	srv := newServer(t)
+// newPeer returns a pion peer on loopback, closed at the end of the test.
+func newPeer(t *testing.T) *webrtc.PeerConnection {
+	t.Helper()
 	api, err := uplink.NewAPI(uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true})
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +133,13 @@ func TestPionClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = pc.GracefulClose() }()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = pc.GracefulClose() })
+	return pc
+}
+
+// postOffer makes pc's offer, waits for its candidates and POSTs it to url.
+func postOffer(t *testing.T, pc *webrtc.PeerConnection, url string) (*http.Response, string) {
+	t.Helper()
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +149,21 @@ func TestPionClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-gathered
-	resp, answer := do(t, http.MethodPost, srv.Endpoint(), "application/sdp", "", pc.LocalDescription().SDP)
+	return do(t, http.MethodPost, url, "application/sdp", "", pc.LocalDescription().SDP)
+}
+
+// TestPionClient drives the server with a bare pion peer: 201 with Location,
+// ETag and Accept-Patch, a connected session, 412 for a trickle PATCH with
+// a stale entity-tag, 405 once PATCH is refused.
+func TestPionClient(t *testing.T) {
+	checkGoroutines(t)
+	srv := newServer(t)
+	pc := newPeer(t)
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	resp, answer := postOffer(t, pc, srv.Endpoint())
 	if resp.StatusCode != 201 || resp.Header.Get("ETag") == "" ||
 		resp.Header.Get("Accept-Patch") != "application/trickle-ice-sdpfrag" {
 		t.Fatalf("POST: %d %v", resp.StatusCode, resp.Header)
