@@ -26,13 +26,13 @@ test-deps:
 build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/onair
 
-# Until the embedded relay lands, `make run` starts a local WHIP sink that
-# reports what it hears, and publishes into it.
+# Until the device agent lands, `make run` starts the embedded relay (open to
+# anyone on this machine's port $(RUN_PORT)) and publishes into channel demo.
 run: build
-	$(GO) build -o bin/whipsink ./internal/whiptest/whipsink
-	@bin/whipsink -listen 127.0.0.1:$(RUN_PORT) & sink=$$!; \
-	trap 'kill $$sink 2>/dev/null' EXIT INT TERM; sleep 0.5; \
-	ONAIR_WEBRTC_LOOPBACK=true $(BIN) publish --url http://127.0.0.1:$(RUN_PORT)/whip/{channel} --input $(RUN_INPUT)
+	@ONAIR_RELAY_ALLOW_ANONYMOUS=true $(BIN) relay --listen :$(RUN_PORT) & relay=$$!; \
+	trap 'kill $$relay 2>/dev/null; wait $$relay' EXIT INT TERM; sleep 1; \
+	echo; echo "  listen in a browser: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo 127.0.0.1):$(RUN_PORT)/listen/demo"; echo; \
+	ONAIR_WEBRTC_LOOPBACK=true $(BIN) publish --url http://127.0.0.1:$(RUN_PORT)/whip/{channel} --channel demo --input $(RUN_INPUT)
 
 vet:
 	$(GO) vet ./...

@@ -56,7 +56,6 @@ type Uplink struct {
 	// WHEPURL is the WHEP endpoint template of the audience role.
 	WHEPURL        string        `mapstructure:"whep_url"`
 	Role           string        `mapstructure:"role"`    // host or audience
-	Monitor        bool          `mapstructure:"monitor"` // a host also plays the other hosts (intercom)
 	Token          string        `mapstructure:"token"`   // Bearer token, empty for none
 	Channel        string        `mapstructure:"channel"` // channel name, 1–64 bytes
 	UID            string        `mapstructure:"uid"`     // empty: the host name
@@ -116,14 +115,13 @@ func Defaults() Config {
 			Complexity:   5,
 			Application:  "audio",
 			FEC:          true,
-			ExpectedLoss: 5,
+			ExpectedLoss: 10,
 			DTX:          false,
 		},
 		Uplink: Uplink{
 			WHIPURL:        "http://127.0.0.1:8080/whip/{channel}",
 			WHEPURL:        "http://127.0.0.1:8080/whep/{channel}",
 			Role:           "host",
-			Monitor:        false,
 			Token:          "",
 			Channel:        "demo",
 			UID:            "",

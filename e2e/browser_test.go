@@ -80,14 +80,21 @@ type testRelay struct {
 // any port), anonymous without a secret; the test stops it at cleanup.
 func startRelay(t *testing.T, addr, secret string) *testRelay {
 	t.Helper()
-	logs := &syncBuffer{}
-	r, err := relay.New(relay.Config{
+	return startRelayConfig(t, addr, relay.Config{
 		TokenSecret:       secret,
 		AllowAnonymous:    secret == "",
 		Network:           uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true},
 		DisconnectTimeout: time.Second,
 		Web:               web.Handler(),
-	}, slog.New(slog.NewTextHandler(logs, nil)))
+	})
+}
+
+// startRelayConfig starts a relay with cfg on addr ("127.0.0.1:0" for any
+// port); the test stops it at cleanup.
+func startRelayConfig(t *testing.T, addr string, cfg relay.Config) *testRelay {
+	t.Helper()
+	logs := &syncBuffer{}
+	r, err := relay.New(cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,10 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newPublishCommand(stderr),
+		newListenCommand(stderr),
 		newDevicesCommand(stdout),
+		newRelayCommand(stderr),
+		newTokenCommand(stdout),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -197,3 +197,21 @@ func fft(x []complex128) {
 		}
 	}
 }
+
+// TonePower returns the mean power of the component of samples at hz: a
+// sine of amplitude A at hz gives A²/2, whatever else the signal holds
+// (given a few periods of the difference frequency in the span).
+func TonePower(samples []float32, rate int, hz float64) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var i, q float64
+	w := 2 * math.Pi * hz / float64(rate)
+	for n, v := range samples {
+		s, c := math.Sincos(w * float64(n))
+		i += float64(v) * c
+		q += float64(v) * s
+	}
+	amp := 2 * math.Hypot(i, q) / float64(len(samples))
+	return amp * amp / 2
+}

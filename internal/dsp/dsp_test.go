@@ -88,3 +88,20 @@ func TestTHDN(t *testing.T) {
 		t.Errorf("silence: got %g, want 0", got)
 	}
 }
+
+func TestTonePower(t *testing.T) {
+	const rate = 48000
+	x := make([]float32, rate*2)
+	for n := range x {
+		x[n] = float32(0.5*math.Sin(2*math.Pi*440*float64(n)/rate) + 0.25*math.Sin(2*math.Pi*660*float64(n)/rate))
+	}
+	if p := TonePower(x, rate, 440); math.Abs(p-0.125) > 0.001 {
+		t.Errorf("power at 440 Hz = %.4f, want 0.125", p)
+	}
+	if p := TonePower(x, rate, 660); math.Abs(p-0.03125) > 0.001 {
+		t.Errorf("power at 660 Hz = %.4f, want 0.03125", p)
+	}
+	if p := TonePower(x, rate, 1000); p > 1e-4 {
+		t.Errorf("power at 1000 Hz = %.6f, want about 0", p)
+	}
+}

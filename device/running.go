@@ -1,0 +1,209 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/onair-dev/onair/audio"
+	"github.com/onair-dev/onair/channel"
+	"github.com/onair-dev/onair/uplink"
+)
+
+// running is one role, started: its goroutines, the devices it holds and
+// the moments the switch timing needs.
+type running struct {
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the role's goroutines have ended
+	err       error         // why they ended; read after done
+	release   func()        // closes the role's audio device
+	connected chan struct{} // closed when the session first connects
+	media     chan struct{} // closed at the first packet sent or sample played
+
+	connOnce, mediaOnce sync.Once
+	connAt, firstAt     atomic.Int64 // unix nanoseconds
+	lastAt              atomic.Int64
+}
+
+func newRunning() *running {
+	return &running{done: make(chan struct{}), connected: make(chan struct{}), media: make(chan struct{})}
+}
+
+func (r *running) markConnected() {
+	r.connOnce.Do(func() { r.connAt.Store(time.Now().UnixNano()); close(r.connected) })
+}
+
+func (r *running) markMedia(t time.Time) {
+	r.lastAt.Store(t.UnixNano())
+	r.mediaOnce.Do(func() { r.firstAt.Store(t.UnixNano()); close(r.media) })
+}
+
+func (r *running) connectedAt() time.Time { return time.Unix(0, r.connAt.Load()) }
+func (r *running) firstMedia() time.Time  { return time.Unix(0, r.firstAt.Load()) }
+
+// lastMedia is the role's last packet sent or sample played, zero if none.
+func (r *running) lastMedia() time.Time {
+	if n := r.lastAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// stop ends the role: its session is DELETEd and its device closed when
+// stop returns. It returns the role's error, nil for a plain stop.
+func (r *running) stop() error {
+	r.cancel()
+	<-r.done
+	r.release()
+	if errors.Is(r.err, context.Canceled) {
+		return nil
+	}
+	return r.err
+}
+
+// start starts role in a context of its own derived from ctx.
+func (s *Session) start(ctx context.Context, role Role) (*running, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := newRunning()
+	r.cancel = cancel
+	var run func(context.Context) error
+	var err error
+	switch role {
+	case RoleHost:
+		run, r.release, err = s.host(r)
+	case RoleAudience:
+		run, r.release, err = s.audience(r)
+	default:
+		err = fmt.Errorf("device: role %s: must be host or audience", role)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer close(r.done)
+		r.err = run(ctx)
+	}()
+	return r, nil
+}
+
+// onState reports a session state change and marks the first connection.
+func (s *Session) onState(r *running, role Role) func(uplink.State, error) {
+	return func(st uplink.State, err error) {
+		if st == uplink.StateConnected {
+			r.markConnected()
+		}
+		if s.cfg.OnState != nil {
+			s.cfg.OnState(role, st, err)
+		}
+	}
+}
+
+// host prepares the host role: input → Opus → WHIP.
+func (s *Session) host(r *running) (func(context.Context) error, func(), error) {
+	c := s.cfg.Config
+	format := audio.Format{SampleRate: c.Audio.SampleRate, Channels: c.Audio.Channels, FrameMs: c.Audio.FrameMs}
+	src, err := audio.OpenSource(c.Audio.Input, format, s.log.With("component", "audio"))
+	if err != nil {
+		return nil, nil, err
+	}
+	release := func() { _ = src.Close() }
+	pipe, err := audio.NewPipeline(audio.PipelineConfig{
+		Source: src, GainDB: c.Audio.GainDB, Opus: opusOptions(c), Log: s.log.With("component", "audio"),
+	})
+	if err == nil {
+		var pub *uplink.Publisher
+		pub, err = uplink.NewPublisher(uplink.PublisherConfig{
+			URL: channel.ExpandURL(c.Uplink.WHIPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
+			ICEServers: ICEServers(c), Network: Network(c), Channels: c.Audio.Channels,
+			RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
+			Log: s.log, OnState: s.onState(r, RoleHost),
+		})
+		if err == nil {
+			return func(ctx context.Context) error {
+				g, gctx := errgroup.WithContext(ctx)
+				g.Go(func() error {
+					return pipe.Run(gctx, func(f audio.Frame) error {
+						if err := pub.WriteOpus(f.Payload, f.Samples); err != nil {
+							return err
+						}
+						if len(f.Payload) > 0 && pub.State() == uplink.StateConnected {
+							r.markMedia(time.Now())
+						}
+						return nil
+					})
+				})
+				g.Go(func() error { return pub.Run(gctx) })
+				return g.Wait()
+			}, release, nil
+		}
+	}
+	release()
+	return nil, nil, err
+}
+
+// audience prepares the audience role: WHEP → jitter buffers → decode →
+// mix → output.
+func (s *Session) audience(r *running) (func(context.Context) error, func(), error) {
+	c := s.cfg.Config
+	player, err := audio.NewPlayer(audio.PlayerConfig{
+		Output:      c.Audio.Output,
+		Format:      audio.Format{SampleRate: 48000, Channels: c.Audio.Channels, FrameMs: c.Audio.FrameMs},
+		VolumeDB:    c.Audio.VolumeDB,
+		TargetDelay: c.Audio.JitterDelay,
+		Log:         s.log.With("component", "audio"),
+		OnPlayed:    func(p audio.Played) { r.markMedia(p.Written) },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	release := func() { _ = player.Close() }
+	sub, err := uplink.NewSubscriber(uplink.SubscriberConfig{
+		URL: channel.ExpandURL(c.Uplink.WHEPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
+		ICEServers: ICEServers(c), Network: Network(c),
+		RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
+		Log: s.log, OnState: s.onState(r, RoleAudience),
+		Sink: playerSink{player},
+		OnStream: func(ev uplink.StreamEvent) {
+			s.log.Info("stream "+streamEventName(ev.Kind), "slot", ev.Stream.Slot, "ssrc", ev.Stream.SSRC)
+			if ev.Kind == uplink.StreamRemoved {
+				player.RemoveStream(streamKey(ev.Stream))
+			}
+		},
+	})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return player.Run(gctx) })
+		g.Go(func() error { return sub.Run(gctx) })
+		return g.Wait()
+	}, release, nil
+}
+
+// playerSink hands received packets to the player.
+type playerSink struct{ p *audio.Player }
+
+func (ps playerSink) Packet(id uplink.StreamID, pkt *rtp.Packet, arrival time.Time) {
+	ps.p.Push(streamKey(id), pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, arrival)
+}
+
+func streamKey(id uplink.StreamID) audio.StreamKey {
+	return audio.StreamKey(strconv.Itoa(id.Slot) + "/" + strconv.FormatUint(id.N, 10))
+}
+
+func streamEventName(k uplink.StreamEventKind) string {
+	if k == uplink.StreamAdded {
+		return "added"
+	}
+	return "removed"
+}

@@ -1,0 +1,217 @@
+package device
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/alsatest"
+	"github.com/onair-dev/onair/relay"
+	"github.com/onair-dev/onair/uplink"
+)
+
+var alsaEnv alsatest.Env
+
+// TestMain points ALSA at file devices once for the package: ALSA caches
+// its configuration per process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "onair-device-")
+	if err == nil {
+		alsaEnv, err = alsatest.Write(dir, alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 120}})
+	}
+	if err == nil {
+		err = os.Setenv("ALSA_CONFIG_PATH", alsaEnv.ConfigPath)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var loopback = uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+
+// startRelay serves an anonymous relay on loopback until the test ends.
+func startRelay(t *testing.T) string {
+	t.Helper()
+	r, err := relay.New(relay.Config{AllowAnonymous: true, Network: loopback, DisconnectTimeout: time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// testConfig is the configuration of a board on the test relay, with the
+// ALSA file devices as input and output.
+func testConfig(base string) *config.Config {
+	c := config.Defaults()
+	c.Uplink.WHIPURL = base + "/whip/{channel}?uid={uid}"
+	c.Uplink.WHEPURL = base + "/whep/{channel}?uid={uid}"
+	c.Uplink.RetryMin, c.Uplink.RetryMax = 50*time.Millisecond, 200*time.Millisecond
+	c.WebRTC.Interfaces, c.WebRTC.Loopback = []string{"lo"}, true
+	return &c
+}
+
+// runSession runs s until the test ends and fails the test if Run fails.
+func runSession(t *testing.T, s *Session) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("session: %v", err)
+		}
+	})
+	for !s.running.Load() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// openFDs counts the process's open file descriptors: sockets of
+// PeerConnections, ALSA devices and files among them.
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// settle waits until the goroutine and descriptor counts come down to at
+// most want (teardown finishes asynchronously in pion), and returns them.
+func settle(t *testing.T, goroutines, fds int) (int, int) {
+	var g, f int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		g, f = runtime.NumGoroutine(), openFDs(t)
+		if g <= goroutines && f <= fds {
+			break
+		}
+	}
+	return g, f
+}
+
+// TestRoleSwitches: a board in a channel with another host switches host →
+// audience → host 100 times in one process. Every switch completes (the
+// new session connects; as audience it plays the other host), and
+// afterwards goroutines and open descriptors (sockets, ALSA devices) are
+// back to their counts before the switches.
+func TestRoleSwitches(t *testing.T) {
+	base := startRelay(t)
+	other := testConfig(base)
+	other.Audio.Input = "tone:660"
+	otherHost, err := NewSession(SessionConfig{Config: other, Channel: "switch", UID: "other", Role: RoleHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSession(t, otherHost)
+
+	s, err := NewSession(SessionConfig{Config: testConfig(base), Channel: "switch", UID: "board", Role: RoleHost,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSession(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// One round trip first, so that every lazily created pool exists
+	// before the baseline is taken.
+	for _, r := range []Role{RoleAudience, RoleHost} {
+		if _, err := s.SetRole(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	g0, f0 := runtime.NumGoroutine(), openFDs(t)
+
+	const switches = 100
+	var toAudience, toHost []Switch
+	for i := 0; i < switches; i++ {
+		to := RoleAudience
+		if i%2 == 1 {
+			to = RoleHost
+		}
+		sw, err := s.SetRole(ctx, to)
+		if err != nil {
+			t.Fatalf("switch %d to %s: %v", i+1, to, err)
+		}
+		if sw.From == to || sw.To != to || s.Role() != to {
+			t.Fatalf("switch %d: %+v, role now %s", i+1, sw, s.Role())
+		}
+		if sw.MediaGap == 0 {
+			t.Errorf("switch %d to %s: no media within %s", i+1, to, mediaWait)
+		}
+		if to == RoleAudience {
+			toAudience = append(toAudience, sw)
+		} else {
+			toHost = append(toHost, sw)
+		}
+	}
+	g1, f1 := settle(t, g0, f0)
+	t.Logf("goroutines %d → %d, open descriptors %d → %d", g0, g1, f0, f1)
+	if g1 > g0 || f1 > f0 {
+		t.Errorf("after %d switches: %d goroutines (was %d), %d descriptors (was %d)", switches, g1, g0, f1, f0)
+	}
+	for _, set := range []struct {
+		name string
+		sw   []Switch
+	}{{"host → audience", toAudience}, {"audience → host", toHost}} {
+		gaps := make([]time.Duration, len(set.sw))
+		for i, sw := range set.sw {
+			gaps[i] = sw.MediaGap
+		}
+		sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+		t.Logf("%s: media gap median %s, max %s over %d switches", set.name,
+			gaps[len(gaps)/2].Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond), len(gaps))
+	}
+}
+
+// A session refuses a bad channel or role up front, and SetRole before
+// Run says so.
+func TestSessionValidation(t *testing.T) {
+	c := config.Defaults()
+	if _, err := NewSession(SessionConfig{Config: &c, Channel: "a/b", Role: RoleHost}); err == nil {
+		t.Error("channel a/b accepted")
+	}
+	if _, err := NewSession(SessionConfig{Config: &c, Channel: "ok", Role: RoleUnknown}); err == nil {
+		t.Error("unknown role accepted")
+	}
+	s, err := NewSession(SessionConfig{Config: &c, Channel: "ok", Role: RoleHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetRole(context.Background(), RoleAudience); err != ErrNotRunning {
+		t.Errorf("SetRole before Run = %v, want ErrNotRunning", err)
+	}
+	for _, r := range []string{"host", "audience"} {
+		if got, err := ParseRole(r); err != nil || got.String() != r {
+			t.Errorf("ParseRole(%q) = %v, %v", r, got, err)
+		}
+	}
+	if _, err := ParseRole("dj"); err == nil {
+		t.Error("ParseRole(dj) accepted")
+	}
+}
