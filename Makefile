@@ -45,7 +45,10 @@ test: test-deps build vet
 	$(NETNS) $(GO) test -count=1 -timeout 15m ./...
 
 bench: test-deps build
+	$(GO) test -count=1 -run '^$$' -timeout 20m ./bench/ ./relay/ >/dev/null
 	$(NETNS) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./bench/
+	$(GO) test -count=1 -run '^$$' -bench PlayerPerStream ./audio/
+	$(NETNS) $(GO) test -count=1 -run '^$$' -bench Fanout -benchtime 1x -timeout 20m ./relay/
 
 clean:
 	rm -rf bin dist
