@@ -86,54 +86,9 @@ func openDevice(spec string, want Format, log *slog.Logger) (Source, error) {
 	return src, nil
 }
 
-// findInput picks the input device for spec among devs: "default" is the
-// device at index defIdx (-1 when there is none), a number is an index, and
-// any other text is a case-insensitive name: an input with exactly that name
-// first (so "cap" is not taken for an earlier "capfile"), else the first
-// input whose name contains it.
+// findInput picks the input device for spec among devs (see findDevice).
 func findInput(spec string, devs []*portaudio.DeviceInfo, defIdx int) (*portaudio.DeviceInfo, error) {
-	isInput := func(d *portaudio.DeviceInfo) bool { return d.MaxInputChannels > 0 }
-	if spec == "default" {
-		if defIdx < 0 || defIdx >= len(devs) || !isInput(devs[defIdx]) {
-			return nil, fmt.Errorf("%w: no default input; inputs: %s", ErrNoDevice, inputList(devs))
-		}
-		return devs[defIdx], nil
-	}
-	if i, err := strconv.Atoi(spec); err == nil {
-		if i < 0 || i >= len(devs) {
-			return nil, fmt.Errorf("%w: no device with index %d; inputs: %s", ErrNoDevice, i, inputList(devs))
-		}
-		if !isInput(devs[i]) {
-			return nil, fmt.Errorf("%w: device %d %q has no input channels; inputs: %s", ErrNoDevice, i, devs[i].Name, inputList(devs))
-		}
-		return devs[i], nil
-	}
-	want := strings.ToLower(spec)
-	for _, d := range devs {
-		if isInput(d) && strings.ToLower(d.Name) == want {
-			return d, nil
-		}
-	}
-	for _, d := range devs {
-		if isInput(d) && strings.Contains(strings.ToLower(d.Name), want) {
-			return d, nil
-		}
-	}
-	return nil, fmt.Errorf("%w; inputs: %s", ErrNoDevice, inputList(devs))
-}
-
-// inputList formats the inputs among devs for an error message.
-func inputList(devs []*portaudio.DeviceInfo) string {
-	var names []string
-	for _, d := range devs {
-		if d.MaxInputChannels > 0 {
-			names = append(names, fmt.Sprintf("%d %q", d.Index, d.Name))
-		}
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
+	return findDevice(spec, devs, defIdx, directionInput)
 }
 
 // checkFrame reports whether buf is exactly one frame of f.

@@ -2,7 +2,6 @@ package audio
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -11,23 +10,6 @@ import (
 	"github.com/gordonklaus/portaudio"
 	"github.com/onair-dev/onair/internal/dsp"
 )
-
-// findDevice for inputs is findInput: same device, same error, for every
-// kind of spec.
-func TestFindDeviceIsFindInputForInputs(t *testing.T) {
-	devs := fakeDevices()
-	for _, spec := range []string{"default", "3", "0", "17", "-1", "cap", "CAPFILE", "usb", "hw:1,0", "speaker", "nosuchmic", "x"} {
-		for _, defIdx := range []int{5, 3, 0, -1} {
-			for _, list := range [][]*portaudio.DeviceInfo{devs, nil} {
-				want, wantErr := findInput(spec, list, defIdx)
-				got, gotErr := findDevice(spec, list, defIdx, directionInput)
-				if want != got || fmt.Sprint(wantErr) != fmt.Sprint(gotErr) || errors.Is(gotErr, ErrNoDevice) != errors.Is(wantErr, ErrNoDevice) {
-					t.Errorf("%q (default %d): findDevice %v, %v; findInput %v, %v", spec, defIdx, got, gotErr, want, wantErr)
-				}
-			}
-		}
-	}
-}
 
 func TestFindOutput(t *testing.T) {
 	devs := fakeDevices()
