@@ -1,0 +1,41 @@
+package relay
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-dev/onair/uplink"
+)
+
+// prepareHost gives a WHIP session the local tracks its packets will be
+// copied into, one per fan-out shard; each listener is bound to the track
+// of its shard. The receiving transceiver is the one pion creates for the
+// offer's send-only audio section; its track arrives by OnTrack.
+func (r *Relay) prepareHost(s *session) error {
+	s.host = &hostPart{slot: -1}
+	for range r.shards {
+		track, err := webrtc.NewTrackLocalStaticRTP(hostCodec, "host-"+s.id[:8], "onair")
+		if err != nil {
+			return fmt.Errorf("relay: new host track: %w", err)
+		}
+		s.host.tracks = append(s.host.tracks, track)
+	}
+	return nil
+}
+
+// pionICEServers converts ICE servers to pion's type.
+func pionICEServers(servers []uplink.ICEServer) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(servers))
+	for _, s := range servers {
+		ps := webrtc.ICEServer{URLs: slices.Clone(s.URLs)}
+		if s.Username != "" || s.Credential != "" {
+			ps.Username = s.Username
+			ps.Credential = s.Credential
+			ps.CredentialType = webrtc.ICECredentialTypePassword
+		}
+		out = append(out, ps)
+	}
+	return out
+}

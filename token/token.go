@@ -1,0 +1,251 @@
+// Package token mints and verifies the relay's access tokens: HS256 JSON Web
+// Tokens (RFC 7519, signed as in RFC 7515 with HMAC-SHA256) whose claims say
+// which channel the bearer may join, under which uid and in which role, and
+// until when. They are carried as Bearer tokens of WHIP and WHEP requests
+// (RFC 9725 §4.5), as Agora tokens are.
+package token
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/onair-dev/onair/channel"
+)
+
+// Algorithm is the only signing algorithm minted and accepted (RFC 7518
+// §3.2). Tokens with any other "alg", "none" included, are refused.
+const Algorithm = "HS256"
+
+// MinSecretLen is the shortest secret Mint and Verify accept, in bytes.
+// RFC 7518 §3.2 asks for a key at least as long as the hash output (32
+// bytes); shorter secrets are allowed down to this floor so that
+// passphrases work, but they are weaker.
+const MinSecretLen = 16
+
+// MaxUIDLen is the longest uid a token may carry, in bytes.
+const MaxUIDLen = 255
+
+// Errors returned by Verify and Mint, wrapped with details; compare with
+// errors.Is.
+var (
+	// ErrMalformed means the token is not a well-formed JWT: not three
+	// base64url parts, or a header or claims that are not JSON.
+	ErrMalformed = errors.New("token: malformed")
+	// ErrBadSignature means the signature does not verify with the secret,
+	// or the token is signed with an algorithm other than HS256 ("none",
+	// RS256, …).
+	ErrBadSignature = errors.New("token: bad signature")
+	// ErrExpired means the token's "exp" is in the past.
+	ErrExpired = errors.New("token: expired")
+	// ErrNotYetValid means the token's "nbf" is in the future.
+	ErrNotYetValid = errors.New("token: not valid yet")
+	// ErrInvalidClaims means a claim is missing or wrong: no "exp", no or
+	// an invalid channel name, no uid, a role other than host or audience.
+	ErrInvalidClaims = errors.New("token: invalid claims")
+	// ErrSecret means the secret is shorter than MinSecretLen.
+	ErrSecret = errors.New("token: secret too short")
+)
+
+// Claims is what a token grants.
+type Claims struct {
+	// Channel is the channel the token is for (channel.ValidateName).
+	Channel string
+	// UID identifies the user in the channel: a number or a string of at
+	// most MaxUIDLen bytes (a JSON number in the token is read as its
+	// decimal text).
+	UID string
+	// Role is host (publish and subscribe) or audience (subscribe only).
+	Role Role
+	// IssuedAt is the "iat" claim; Mint sets it to the current time when
+	// it is zero.
+	IssuedAt time.Time
+	// ExpiresAt is the "exp" claim. Mint sets it to IssuedAt + ttl.
+	ExpiresAt time.Time
+}
+
+// validate checks the claims' own fields (not the times).
+func (c Claims) validate() error {
+	if err := channel.ValidateName(c.Channel); err != nil {
+		return fmt.Errorf("%w: channel: %w", ErrInvalidClaims, err)
+	}
+	if c.UID == "" {
+		return fmt.Errorf("%w: uid: empty", ErrInvalidClaims)
+	}
+	if len(c.UID) > MaxUIDLen {
+		return fmt.Errorf("%w: uid: %d bytes, at most %d", ErrInvalidClaims, len(c.UID), MaxUIDLen)
+	}
+	if c.Role != RoleHost && c.Role != RoleAudience {
+		return fmt.Errorf("%w: role: must be host or audience", ErrInvalidClaims)
+	}
+	return nil
+}
+
+// wireClaims is the JSON form of Claims.
+type wireClaims struct {
+	Channel string   `json:"channel"`
+	UID     uidClaim `json:"uid"`
+	Role    string   `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// uidClaim is a uid that may be written as a JSON string or number.
+type uidClaim string
+
+// UnmarshalJSON accepts a string or a number.
+func (u *uidClaim) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*u = uidClaim(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("uid must be a string or a number")
+	}
+	*u = uidClaim(n.String())
+	return nil
+}
+
+// Mint returns a token for c, valid for ttl from c.IssuedAt (now when zero),
+// signed with secret.
+func Mint(secret []byte, c Claims, ttl time.Duration) (string, error) {
+	if len(secret) < MinSecretLen {
+		return "", fmt.Errorf("%w: %d bytes, at least %d", ErrSecret, len(secret), MinSecretLen)
+	}
+	if err := c.validate(); err != nil {
+		return "", err
+	}
+	if ttl <= 0 {
+		return "", fmt.Errorf("%w: ttl %s: must be positive", ErrInvalidClaims, ttl)
+	}
+	iat := c.IssuedAt
+	if iat.IsZero() {
+		iat = time.Now()
+	}
+	w := wireClaims{
+		Channel: c.Channel,
+		UID:     uidClaim(c.UID),
+		Role:    c.Role.String(),
+		RegisteredClaims: jwt.RegisteredClaims{
+			IssuedAt:  jwt.NewNumericDate(iat),
+			ExpiresAt: jwt.NewNumericDate(iat.Add(ttl)),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, w).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks tok's signature with secret and its times against the
+// current clock (no leeway), and returns its claims. Only HS256 is
+// accepted; "exp", channel, uid and role are required.
+func Verify(secret []byte, tok string) (Claims, error) {
+	if len(secret) < MinSecretLen {
+		return Claims{}, fmt.Errorf("%w: %d bytes, at least %d", ErrSecret, len(secret), MinSecretLen)
+	}
+	var w wireClaims
+	_, err := jwt.ParseWithClaims(tok, &w, func(t *jwt.Token) (any, error) {
+		if t.Method == nil || t.Method.Alg() != Algorithm {
+			return nil, fmt.Errorf("%w: algorithm %v, only %s is accepted", ErrBadSignature, t.Header["alg"], Algorithm)
+		}
+		return secret, nil
+	},
+		jwt.WithValidMethods([]string{Algorithm}),
+		jwt.WithExpirationRequired(),
+	)
+	if err != nil {
+		return Claims{}, classify(err)
+	}
+	role, err := ParseRole(w.Role)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidClaims, err)
+	}
+	c := Claims{Channel: w.Channel, UID: string(w.UID), Role: role}
+	if w.IssuedAt != nil {
+		c.IssuedAt = w.IssuedAt.Time
+	}
+	if w.ExpiresAt != nil {
+		c.ExpiresAt = w.ExpiresAt.Time
+	}
+	if err := c.validate(); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
+}
+
+// classify maps the jwt library's errors to this package's sentinels.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, ErrBadSignature):
+		return err
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return fmt.Errorf("%w: %w", ErrExpired, err)
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return fmt.Errorf("%w: %w", ErrNotYetValid, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrInvalidClaims, err)
+	}
+}
+
+// Role is what a token allows in its channel.
+type Role int
+
+// Roles. The zero value is RoleUnknown, which no valid token carries.
+const (
+	RoleUnknown  Role = iota
+	RoleHost          // publish (WHIP) and subscribe (WHEP)
+	RoleAudience      // subscribe (WHEP) only
+)
+
+// String returns "host", "audience" or "unknown(N)".
+func (r Role) String() string {
+	switch r {
+	case RoleHost:
+		return "host"
+	case RoleAudience:
+		return "audience"
+	default:
+		return "unknown(" + strconv.Itoa(int(r)) + ")"
+	}
+}
+
+// ParseRole parses "host" or "audience".
+func ParseRole(s string) (Role, error) {
+	switch s {
+	case "host":
+		return RoleHost, nil
+	case "audience":
+		return RoleAudience, nil
+	default:
+		return RoleUnknown, fmt.Errorf("role %q: must be host or audience", s)
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Role) MarshalText() ([]byte, error) {
+	if r != RoleHost && r != RoleAudience {
+		return nil, fmt.Errorf("token: marshal role %s", r)
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Role) UnmarshalText(b []byte) error {
+	v, err := ParseRole(string(b))
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	*r = v
+	return nil
+}
