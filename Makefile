@@ -29,10 +29,13 @@ build: deps
 # Until the device agent lands, `make run` starts the embedded relay (open to
 # anyone on this machine's port $(RUN_PORT)) and publishes into channel demo.
 run: build
-	@ONAIR_RELAY_ALLOW_ANONYMOUS=true $(BIN) relay --listen :$(RUN_PORT) & relay=$$!; \
+	@export ONAIR_WEBRTC_LOOPBACK=true; \
+	ONAIR_RELAY_ALLOW_ANONYMOUS=true $(BIN) relay --listen :$(RUN_PORT) & relay=$$!; \
 	trap 'kill $$relay 2>/dev/null; wait $$relay' EXIT INT TERM; sleep 1; \
-	echo; echo "  listen in a browser: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo 127.0.0.1):$(RUN_PORT)/listen/demo"; echo; \
-	ONAIR_WEBRTC_LOOPBACK=true $(BIN) publish --url http://127.0.0.1:$(RUN_PORT)/whip/{channel} --channel demo --input $(RUN_INPUT)
+	ip=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
+	echo; echo "  listen in a browser: http://$${ip:-127.0.0.1}:$(RUN_PORT)/listen/demo"; \
+	echo "  or on another board: onair listen --url http://$${ip:-127.0.0.1}:$(RUN_PORT)/whep/{channel} --channel demo"; echo; \
+	$(BIN) publish --url http://127.0.0.1:$(RUN_PORT)/whip/{channel} --channel demo --input $(RUN_INPUT)
 
 vet:
 	$(GO) vet ./...

@@ -3,37 +3,18 @@
 // the fleet drives over MQTT.
 package device
 
-import "fmt"
+import "github.com/onair-dev/onair/channel"
 
-// Role is the part a board plays in a channel.
-type Role int
+// Role is the part a board plays in a channel: RoleHost publishes its input
+// (WHIP), RoleAudience plays the channel's hosts on its output (WHEP).
+type Role = channel.Role
 
-// Roles. The zero value is RoleUnknown.
+// The roles of a board.
 const (
-	RoleUnknown Role = iota
-	// RoleHost publishes the board's input (WHIP).
-	RoleHost
-	// RoleAudience plays the channel's hosts on the board's output (WHEP).
-	RoleAudience
+	RoleUnknown  = channel.RoleUnknown
+	RoleHost     = channel.RoleHost
+	RoleAudience = channel.RoleAudience
 )
 
-func (r Role) String() string {
-	switch r {
-	case RoleHost:
-		return "host"
-	case RoleAudience:
-		return "audience"
-	}
-	return "unknown"
-}
-
 // ParseRole parses "host" or "audience".
-func ParseRole(s string) (Role, error) {
-	switch s {
-	case "host":
-		return RoleHost, nil
-	case "audience":
-		return RoleAudience, nil
-	}
-	return RoleUnknown, fmt.Errorf("role %q: must be host or audience", s)
-}
+func ParseRole(s string) (Role, error) { return channel.ParseRole(s) }

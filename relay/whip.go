@@ -2,11 +2,8 @@ package relay
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/onair-dev/onair/uplink"
 )
 
 // prepareHost gives a WHIP session the local tracks its packets will be
@@ -23,19 +20,4 @@ func (r *Relay) prepareHost(s *session) error {
 		s.host.tracks = append(s.host.tracks, track)
 	}
 	return nil
-}
-
-// pionICEServers converts ICE servers to pion's type.
-func pionICEServers(servers []uplink.ICEServer) []webrtc.ICEServer {
-	out := make([]webrtc.ICEServer, 0, len(servers))
-	for _, s := range servers {
-		ps := webrtc.ICEServer{URLs: slices.Clone(s.URLs)}
-		if s.Username != "" || s.Credential != "" {
-			ps.Username = s.Username
-			ps.Credential = s.Credential
-			ps.CredentialType = webrtc.ICECredentialTypePassword
-		}
-		out = append(out, ps)
-	}
-	return out
 }

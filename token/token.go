@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -198,54 +197,16 @@ func classify(err error) error {
 	}
 }
 
-// Role is what a token allows in its channel.
-type Role int
+// Role is what a token allows in its channel: channel.RoleHost publishes
+// (WHIP) and subscribes (WHEP), channel.RoleAudience only subscribes.
+type Role = channel.Role
 
-// Roles. The zero value is RoleUnknown, which no valid token carries.
+// The roles a token can carry.
 const (
-	RoleUnknown  Role = iota
-	RoleHost          // publish (WHIP) and subscribe (WHEP)
-	RoleAudience      // subscribe (WHEP) only
+	RoleUnknown  = channel.RoleUnknown
+	RoleHost     = channel.RoleHost
+	RoleAudience = channel.RoleAudience
 )
 
-// String returns "host", "audience" or "unknown(N)".
-func (r Role) String() string {
-	switch r {
-	case RoleHost:
-		return "host"
-	case RoleAudience:
-		return "audience"
-	default:
-		return "unknown(" + strconv.Itoa(int(r)) + ")"
-	}
-}
-
 // ParseRole parses "host" or "audience".
-func ParseRole(s string) (Role, error) {
-	switch s {
-	case "host":
-		return RoleHost, nil
-	case "audience":
-		return RoleAudience, nil
-	default:
-		return RoleUnknown, fmt.Errorf("role %q: must be host or audience", s)
-	}
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (r Role) MarshalText() ([]byte, error) {
-	if r != RoleHost && r != RoleAudience {
-		return nil, fmt.Errorf("token: marshal role %s", r)
-	}
-	return []byte(r.String()), nil
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (r *Role) UnmarshalText(b []byte) error {
-	v, err := ParseRole(string(b))
-	if err != nil {
-		return fmt.Errorf("token: %w", err)
-	}
-	*r = v
-	return nil
-}
+func ParseRole(s string) (Role, error) { return channel.ParseRole(s) }

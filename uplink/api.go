@@ -102,8 +102,8 @@ func opusCodec(channels int) webrtc.RTPCodecParameters {
 	}
 }
 
-// pionICEServers converts servers to pion's type.
-func pionICEServers(servers []ICEServer) []webrtc.ICEServer {
+// PionICEServers converts servers to pion's type, with password credentials for TURN.
+func PionICEServers(servers []ICEServer) []webrtc.ICEServer {
 	out := make([]webrtc.ICEServer, 0, len(servers))
 	for _, s := range servers {
 		ps := webrtc.ICEServer{URLs: slices.Clone(s.URLs)}

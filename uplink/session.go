@@ -103,7 +103,7 @@ func (c *client) runSession(ctx context.Context) (time.Duration, error) {
 // newSession creates the PeerConnection and wires pion's callbacks to the
 // session's event channel; the role adds its transceivers next.
 func (c *client) newSession(servers []ICEServer) (*session, error) {
-	pc, err := c.api.NewPeerConnection(webrtc.Configuration{ICEServers: pionICEServers(servers)})
+	pc, err := c.api.NewPeerConnection(webrtc.Configuration{ICEServers: PionICEServers(servers)})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
@@ -199,7 +199,7 @@ func (s *session) applyLinks(links []ICEServer) bool {
 		return false
 	}
 	cfg := s.pc.GetConfiguration()
-	cfg.ICEServers = pionICEServers(merged)
+	cfg.ICEServers = PionICEServers(merged)
 	if err := s.pc.SetConfiguration(cfg); err != nil {
 		s.log.Warn("cannot apply ice servers from link header", "err", err)
 		return false
