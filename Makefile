@@ -35,7 +35,7 @@ run: build
 	ip=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
 	echo; echo "  listen in a browser: http://$${ip:-127.0.0.1}:$(RUN_PORT)/listen/demo"; \
 	echo "  or on another board: onair listen --url http://$${ip:-127.0.0.1}:$(RUN_PORT)/whep/{channel} --channel demo"; echo; \
-	$(BIN) publish --url http://127.0.0.1:$(RUN_PORT)/whip/{channel} --channel demo --input $(RUN_INPUT)
+	$(BIN) publish --url 'http://127.0.0.1:$(RUN_PORT)/whip/{channel}?uid={uid}' --channel demo --input $(RUN_INPUT)
 
 vet:
 	$(GO) vet ./...

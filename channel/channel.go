@@ -43,9 +43,14 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ExpandURL substitutes the URL-escaped channel name and uid for
-// "{channel}" and "{uid}" in an endpoint template.
+// ExpandURL substitutes the channel name and uid for "{channel}" and
+// "{uid}" in an endpoint template, escaped for where they stand: as a path
+// segment before the "?", as a query value after it.
 func ExpandURL(template, name, uid string) string {
-	r := strings.NewReplacer("{channel}", url.PathEscape(name), "{uid}", url.PathEscape(uid))
-	return r.Replace(template)
+	path, query, hasQuery := strings.Cut(template, "?")
+	out := strings.NewReplacer("{channel}", url.PathEscape(name), "{uid}", url.PathEscape(uid)).Replace(path)
+	if hasQuery {
+		out += "?" + strings.NewReplacer("{channel}", url.QueryEscape(name), "{uid}", url.QueryEscape(uid)).Replace(query)
+	}
+	return out
 }

@@ -23,9 +23,13 @@ func TestValidateName(t *testing.T) {
 }
 
 func TestExpandURL(t *testing.T) {
-	got := ExpandURL("http://h/whip/{channel}?uid={uid}", "Lobby 2#", "7")
-	want := "http://h/whip/Lobby%202%23?uid=7"
-	if got != want {
-		t.Errorf("ExpandURL = %q, want %q", got, want)
+	for _, c := range []struct{ template, name, uid, want string }{
+		{"http://h/whip/{channel}?uid={uid}", "Lobby 2#", "7", "http://h/whip/Lobby%202%23?uid=7"},
+		{"http://h/whip/{channel}?uid={uid}&c={channel}", "a&b=c", "x y&z", "http://h/whip/a&b=c?uid=x+y%26z&c=a%26b%3Dc"},
+		{"http://h/{uid}/{channel}", "?/", "u", "http://h/u/%3F%2F"},
+	} {
+		if got := ExpandURL(c.template, c.name, c.uid); got != c.want {
+			t.Errorf("ExpandURL(%q, %q, %q) = %q, want %q", c.template, c.name, c.uid, got, c.want)
+		}
 	}
 }

@@ -119,8 +119,8 @@ func Defaults() Config {
 			DTX:          false,
 		},
 		Uplink: Uplink{
-			WHIPURL:        "http://127.0.0.1:8080/whip/{channel}",
-			WHEPURL:        "http://127.0.0.1:8080/whep/{channel}",
+			WHIPURL:        "http://127.0.0.1:8080/whip/{channel}?uid={uid}",
+			WHEPURL:        "http://127.0.0.1:8080/whep/{channel}?uid={uid}",
 			Role:           "host",
 			Token:          "",
 			Channel:        "demo",

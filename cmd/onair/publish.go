@@ -11,7 +11,6 @@ import (
 
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/device"
-	"github.com/onair-dev/onair/uplink"
 )
 
 func newPublishCommand(stderr io.Writer) *cobra.Command {
@@ -81,16 +80,9 @@ func runSession(ctx context.Context, cfg *config.Config, role device.Role, log *
 	if uid == "" {
 		uid, _ = os.Hostname()
 	}
-	ulog := log.With("component", "uplink")
+	// The uplink logs every state change of the session itself.
 	s, err := device.NewSession(device.SessionConfig{
 		Config: cfg, Channel: cfg.Uplink.Channel, UID: uid, Token: cfg.Uplink.Token, Role: role, Log: log,
-		OnState: func(r device.Role, st uplink.State, err error) {
-			if err != nil {
-				ulog.Warn(r.String()+" "+st.String(), "channel", cfg.Uplink.Channel, "error", err)
-				return
-			}
-			ulog.Info(r.String()+" "+st.String(), "channel", cfg.Uplink.Channel, "uid", uid)
-		},
 	})
 	if err != nil {
 		return err
