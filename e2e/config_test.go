@@ -77,3 +77,42 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 		t.Errorf("output does not name the flag:\n%s", out)
 	}
 }
+
+// TestRelayRefusesWithoutSecret: `onair relay` without a token secret and
+// without allow_anonymous exits 78 naming relay.token_secret; `onair token`
+// without a secret likewise.
+func TestRelayRefusesWithoutSecret(t *testing.T) {
+	for _, args := range [][]string{{"relay", "--listen", "127.0.0.1:0"}, {"token", "--channel", "c", "--uid", "u"}} {
+		cmd := exec.Command(onairBin, args...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 78 {
+			t.Fatalf("onair %s: exit %v, want 78\n%s", args[0], err, out)
+		}
+		if !strings.Contains(string(out), "relay.token_secret") {
+			t.Errorf("onair %s does not name relay.token_secret:\n%s", args[0], out)
+		}
+	}
+}
+
+// TestTokenCommand: `onair token` prints a JWT the relay accepts: three
+// base64url parts; a bad role is a usage error.
+func TestTokenCommand(t *testing.T) {
+	env := append(os.Environ(), "ONAIR_RELAY_TOKEN_SECRET=0123456789abcdef0123")
+	cmd := exec.Command(onairBin, "token", "--channel", "lobby", "--uid", "7", "--role", "audience", "--ttl", "1h")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parts := strings.Split(strings.TrimSpace(string(out)), "."); len(parts) != 3 {
+		t.Errorf("token %q is not a JWT", out)
+	}
+	cmd = exec.Command(onairBin, "token", "--channel", "lobby", "--uid", "7", "--role", "dj")
+	cmd.Env = env
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 64 {
+		t.Errorf("bad role: exit %v, want 64", err)
+	}
+}
