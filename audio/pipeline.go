@@ -31,6 +31,10 @@ type PipelineConfig struct {
 	Log     *slog.Logger
 }
 
+// ErrCapture is wrapped by the error Run returns when the source failed
+// (a microphone unplugged), as opposed to an error from emit.
+var ErrCapture = errors.New("audio: capture")
+
 // Pipeline captures frames from a Source, applies gain, measures the level,
 // encodes Opus and hands the frames out on the frame clock.
 type Pipeline struct {
@@ -39,7 +43,8 @@ type Pipeline struct {
 	format Format
 	log    *slog.Logger
 
-	gain   atomic.Uint64 // math.Float64bits of the linear gain factor
+	gain   atomic.Uint64 // math.Float64bits of the gain in dB
+	muted  atomic.Bool
 	level  atomic.Pointer[Level]
 	frames atomic.Uint64
 }
@@ -66,6 +71,11 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 // SetGain changes the input gain, in dB, from the next frame on.
 func (p *Pipeline) SetGain(db float64) { p.gain.Store(math.Float64bits(db)) }
 
+// SetMuted mutes or unmutes the input from the next frame on: a muted
+// pipeline encodes silence, so the stream stays up; the level still
+// measures the input, so a dashboard sees the microphone is alive.
+func (p *Pipeline) SetMuted(m bool) { p.muted.Store(m) }
+
 // Level returns the level of the most recent frame.
 func (p *Pipeline) Level() Level { return *p.level.Load() }
 
@@ -86,7 +96,7 @@ func (p *Pipeline) Run(ctx context.Context, emit func(Frame) error) error {
 	samples := p.format.RTPSamples()
 	for ctx.Err() == nil {
 		if err := p.cfg.Source.Read(pcm); err != nil {
-			return fmt.Errorf("audio: capture: %w", err)
+			return fmt.Errorf("%w: %w", ErrCapture, err)
 		}
 		if !p.cfg.Unpaced {
 			if err := pacer.Wait(ctx, time.Now()); err != nil {
@@ -98,6 +108,9 @@ func (p *Pipeline) Run(ctx context.Context, emit func(Frame) error) error {
 		}
 		lvl := MeasureLevel(pcm)
 		p.level.Store(&lvl)
+		if p.muted.Load() {
+			clear(pcm)
+		}
 		n, err := p.enc.Encode(pcm, out)
 		if err != nil {
 			return err

@@ -141,3 +141,44 @@ func TestEncoderRejectsBadOptions(t *testing.T) {
 		t.Error("short frame accepted")
 	}
 }
+
+// A muted pipeline sends silence but still measures the input.
+func TestPipelineMute(t *testing.T) {
+	f := Format{SampleRate: 48000, Channels: 1, FrameMs: 20}
+	src, err := OpenSource("tone:440", f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p, err := NewPipeline(PipelineConfig{Source: src, Opus: testOpus, Unpaced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetMuted(true)
+	dec, err := opus.NewDecoder(48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]float32, 960)
+	var pcm []float32
+	n := 0
+	err = p.Run(context.Background(), func(fr Frame) error {
+		if _, err := dec.DecodeFloat32(fr.Payload, buf); err != nil {
+			return err
+		}
+		pcm = append(pcm, buf...)
+		if fr.Level.PeakDBFS < -13 {
+			t.Errorf("muted frame level %.1f dBFS, want the input's -12", fr.Level.PeakDBFS)
+		}
+		if n++; n == 50 {
+			return errEnough
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnough) {
+		t.Fatal(err)
+	}
+	if rms := dsp.RMS(pcm); rms > 1e-3 {
+		t.Errorf("muted output RMS %.4f, want silence", rms)
+	}
+}

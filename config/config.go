@@ -26,11 +26,14 @@ type Log struct {
 type Audio struct {
 	// Input is "default", a device index, a device name substring,
 	// "tone:<Hz>" or "file:<path.wav>".
-	Input      string  `mapstructure:"input"`
-	SampleRate int     `mapstructure:"sample_rate"` // 8000, 12000, 16000, 24000 or 48000
-	Channels   int     `mapstructure:"channels"`    // 1 or 2
-	FrameMs    int     `mapstructure:"frame_ms"`    // 10, 20, 40 or 60
-	GainDB     float64 `mapstructure:"gain_db"`     // input gain, -60 … +40 dB
+	Input string `mapstructure:"input"`
+	// FallbackInput is played, as host, while Input cannot be opened (a
+	// board without a microphone, one unplugged); empty for none.
+	FallbackInput string  `mapstructure:"fallback_input"`
+	SampleRate    int     `mapstructure:"sample_rate"` // 8000, 12000, 16000, 24000 or 48000
+	Channels      int     `mapstructure:"channels"`    // 1 or 2
+	FrameMs       int     `mapstructure:"frame_ms"`    // 10, 20, 40 or 60
+	GainDB        float64 `mapstructure:"gain_db"`     // input gain, -60 … +40 dB
 	// Output is where the audience role plays: "default", a device index
 	// or a device name substring.
 	Output      string        `mapstructure:"output"`
@@ -101,14 +104,15 @@ func Defaults() Config {
 	return Config{
 		Log: Log{Level: "info", Format: "text"},
 		Audio: Audio{
-			Input:       "default",
-			SampleRate:  48000,
-			Channels:    1,
-			FrameMs:     20,
-			GainDB:      0,
-			Output:      "default",
-			VolumeDB:    0,
-			JitterDelay: 40 * time.Millisecond,
+			Input:         "default",
+			FallbackInput: "tone:440",
+			SampleRate:    48000,
+			Channels:      1,
+			FrameMs:       20,
+			GainDB:        0,
+			Output:        "default",
+			VolumeDB:      0,
+			JitterDelay:   40 * time.Millisecond,
 		},
 		Opus: Opus{
 			Bitrate:      32000,

@@ -106,47 +106,39 @@ func (s *Session) onState(r *running, role Role) func(uplink.State, error) {
 	}
 }
 
-// host prepares the host role: input → Opus → WHIP.
+// host prepares the host role: input → Opus → WHIP. The input is
+// supervised (see capture): a microphone that fails does not end the role.
 func (s *Session) host(r *running) (func(context.Context) error, func(), error) {
 	c := s.cfg.Config
-	format := audio.Format{SampleRate: c.Audio.SampleRate, Channels: c.Audio.Channels, FrameMs: c.Audio.FrameMs}
-	src, err := audio.OpenSource(c.Audio.Input, format, s.log.With("component", "audio"))
+	capt := newCapture(c, s.log, s.event)
+	capt.SetGain(s.gainDB())
+	capt.SetMuted(s.muted.Load())
+	pub, err := uplink.NewPublisher(uplink.PublisherConfig{
+		URL: channel.ExpandURL(c.Uplink.WHIPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
+		ICEServers: ICEServers(c), Network: Network(c), Channels: c.Audio.Channels,
+		RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
+		Log: s.log, OnState: s.onState(r, RoleHost),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	release := func() { _ = src.Close() }
-	pipe, err := audio.NewPipeline(audio.PipelineConfig{
-		Source: src, GainDB: c.Audio.GainDB, Opus: opusOptions(c), Log: s.log.With("component", "audio"),
-	})
-	if err == nil {
-		var pub *uplink.Publisher
-		pub, err = uplink.NewPublisher(uplink.PublisherConfig{
-			URL: channel.ExpandURL(c.Uplink.WHIPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
-			ICEServers: ICEServers(c), Network: Network(c), Channels: c.Audio.Channels,
-			RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
-			Log: s.log, OnState: s.onState(r, RoleHost),
+	s.setMedia(&media{capture: capt, publisher: pub})
+	return func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			return capt.run(gctx, func(f audio.Frame) error {
+				if err := pub.WriteOpus(f.Payload, f.Samples); err != nil {
+					return err
+				}
+				if len(f.Payload) > 0 && pub.State() == uplink.StateConnected {
+					r.markMedia(time.Now())
+				}
+				return nil
+			})
 		})
-		if err == nil {
-			return func(ctx context.Context) error {
-				g, gctx := errgroup.WithContext(ctx)
-				g.Go(func() error {
-					return pipe.Run(gctx, func(f audio.Frame) error {
-						if err := pub.WriteOpus(f.Payload, f.Samples); err != nil {
-							return err
-						}
-						if len(f.Payload) > 0 && pub.State() == uplink.StateConnected {
-							r.markMedia(time.Now())
-						}
-						return nil
-					})
-				})
-				g.Go(func() error { return pub.Run(gctx) })
-				return g.Wait()
-			}, release, nil
-		}
-	}
-	release()
-	return nil, nil, err
+		g.Go(func() error { return pub.Run(gctx) })
+		return g.Wait()
+	}, func() { s.setMedia(nil) }, nil
 }
 
 // audience prepares the audience role: WHEP → jitter buffers → decode →
@@ -164,7 +156,7 @@ func (s *Session) audience(r *running) (func(context.Context) error, func(), err
 	if err != nil {
 		return nil, nil, err
 	}
-	release := func() { _ = player.Close() }
+	release := func() { s.setMedia(nil); _ = player.Close() }
 	sub, err := uplink.NewSubscriber(uplink.SubscriberConfig{
 		URL: channel.ExpandURL(c.Uplink.WHEPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
 		ICEServers: ICEServers(c), Network: Network(c),
@@ -173,15 +165,19 @@ func (s *Session) audience(r *running) (func(context.Context) error, func(), err
 		Sink: playerSink{player},
 		OnStream: func(ev uplink.StreamEvent) {
 			s.log.Info("stream "+streamEventName(ev.Kind), "slot", ev.Stream.Slot, "ssrc", ev.Stream.SSRC)
+			name := EventStreamAdded
 			if ev.Kind == uplink.StreamRemoved {
 				player.RemoveStream(streamKey(ev.Stream))
+				name = EventStreamRemoved
 			}
+			s.event(Event{Name: name, UID: strconv.Itoa(ev.Stream.Slot)})
 		},
 	})
 	if err != nil {
 		release()
 		return nil, nil, err
 	}
+	s.setMedia(&media{player: player, subscriber: sub})
 	return func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return player.Run(gctx) })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,9 @@ type SessionConfig struct {
 	// OnState, if set, is called with every state change of the running
 	// role's WHIP or WHEP session.
 	OnState func(Role, uplink.State, error)
+	// OnEvent, if set, is called with mic-lost, mic-restored and stream
+	// events; from the session's goroutines.
+	OnEvent func(Event)
 }
 
 // Switch reports one role switch, timed from the request.
@@ -58,8 +62,12 @@ type Session struct {
 	switches chan switchRequest
 	running  atomic.Bool
 
-	mu   sync.Mutex
-	role Role
+	gain  atomic.Uint64 // math.Float64bits of the host input gain, dB
+	muted atomic.Bool
+
+	mu    sync.Mutex
+	role  Role
+	media *media // what the running role holds; nil between roles
 }
 
 type switchRequest struct {
@@ -92,7 +100,9 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: cfg, log: log, switches: make(chan switchRequest), role: cfg.Role}, nil
+	s := &Session{cfg: cfg, log: log, switches: make(chan switchRequest), role: cfg.Role}
+	s.gain.Store(math.Float64bits(cfg.Config.Audio.GainDB))
+	return s, nil
 }
 
 // Role returns the role the session is in or switching to.
