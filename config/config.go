@@ -8,12 +8,41 @@ import "time"
 // Config is the whole configuration of onair. Its zero value is not useful:
 // start from Defaults.
 type Config struct {
+	Device Device `mapstructure:"device"`
+	MQTT   MQTT   `mapstructure:"mqtt"`
 	Log    Log    `mapstructure:"log"`
 	Audio  Audio  `mapstructure:"audio"`
 	Opus   Opus   `mapstructure:"opus"`
 	Uplink Uplink `mapstructure:"uplink"`
 	WebRTC WebRTC `mapstructure:"webrtc"`
 	Relay  Relay  `mapstructure:"relay"`
+}
+
+// Device configures the device agent of `onair run`.
+type Device struct {
+	ID     string   `mapstructure:"id"`     // device id in MQTT topics; empty: the host name
+	Groups []string `mapstructure:"groups"` // groups whose P/group/G/cmd the device obeys
+	// StateDir holds the desired state that survives power loss; empty:
+	// $STATE_DIRECTORY (systemd's StateDirectory=), else ~/.local/state/onair.
+	StateDir string `mapstructure:"state_dir"`
+	// Autojoin joins uplink.channel as uplink.role at start when no desired
+	// state was saved.
+	Autojoin bool `mapstructure:"autojoin"`
+}
+
+// MQTT configures the fleet control connection.
+type MQTT struct {
+	// Broker is "embedded" (run a broker in onair on Listen) or the URL
+	// of the fleet's broker: tcp://, ssl://, ws:// or wss://.
+	Broker            string        `mapstructure:"broker"`
+	Listen            string        `mapstructure:"listen"` // the embedded broker's address
+	TopicPrefix       string        `mapstructure:"topic_prefix"`
+	Username          string        `mapstructure:"username"`
+	Password          string        `mapstructure:"password"`
+	CAFile            string        `mapstructure:"ca_file"`   // CA that signs the broker's certificate
+	CertFile          string        `mapstructure:"cert_file"` // client certificate (mTLS)
+	KeyFile           string        `mapstructure:"key_file"`
+	TelemetryInterval time.Duration `mapstructure:"telemetry_interval"`
 }
 
 // Log configures the structured log written to standard error.
@@ -81,7 +110,8 @@ type WebRTC struct {
 
 // Relay configures the embedded channel server (WHIP/WHEP, listen page).
 type Relay struct {
-	Listen string `mapstructure:"listen"` // address to serve HTTP on
+	Enabled bool   `mapstructure:"enabled"` // `onair run` serves the relay too
+	Listen  string `mapstructure:"listen"`  // address to serve HTTP on
 	// TokenSecret signs and verifies the HS256 tokens; without it the relay
 	// only starts when AllowAnonymous is set.
 	TokenSecret        string        `mapstructure:"token_secret"`
@@ -102,6 +132,13 @@ type ICEServer struct {
 // config.yaml holds the same values.
 func Defaults() Config {
 	return Config{
+		Device: Device{ID: "", Groups: []string{}, StateDir: "", Autojoin: true},
+		MQTT: MQTT{
+			Broker:            "embedded",
+			Listen:            "127.0.0.1:1883",
+			TopicPrefix:       "onair",
+			TelemetryInterval: 10 * time.Second,
+		},
 		Log: Log{Level: "info", Format: "text"},
 		Audio: Audio{
 			Input:         "default",
@@ -139,6 +176,7 @@ func Defaults() Config {
 			Loopback:   false,
 		},
 		Relay: Relay{
+			Enabled:            true,
 			Listen:             ":8080",
 			TokenSecret:        "",
 			AllowAnonymous:     false,

@@ -17,6 +17,12 @@ import (
 // Validate checks every key and returns an *Error naming the first bad one.
 func (c *Config) Validate() error {
 	for _, check := range []func() error{
+		func() error { return topicWord("device.id", c.Device.ID, true) },
+		func() error { return topicWords("device.groups", c.Device.Groups) },
+		func() error { return broker("mqtt.broker", c.MQTT.Broker) },
+		func() error { return listenAddr("mqtt.listen", c.MQTT.Listen) },
+		func() error { return topicWord("mqtt.topic_prefix", c.MQTT.TopicPrefix, false) },
+		func() error { return atLeast("mqtt.telemetry_interval", c.MQTT.TelemetryInterval, time.Second) },
 		func() error { return oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error") },
 		func() error { return oneOf("log.format", c.Log.Format, "text", "json") },
 		func() error { return notEmpty("audio.input", c.Audio.Input) },
@@ -124,6 +130,44 @@ func secret(key, v string) error {
 		return nil
 	}
 	return &Error{Key: key, Err: fmt.Errorf("%d bytes: must be at least %d (e.g. openssl rand -hex 32)", len(v), token.MinSecretLen)}
+}
+
+// topicWord checks a name that becomes one MQTT topic level: no
+// wildcards, no separator (MQTT 3.1.1 §4.7.1).
+func topicWord(key, v string, mayBeEmpty bool) error {
+	switch {
+	case v == "" && mayBeEmpty:
+		return nil
+	case v == "":
+		return &Error{Key: key, Err: errors.New("must not be empty")}
+	case strings.ContainsAny(v, "+#/\x00"), len(v) > 128:
+		return &Error{Key: key, Err: fmt.Errorf("%q: must be one MQTT topic level (no + # /, at most 128 bytes)", v)}
+	}
+	return nil
+}
+
+func topicWords(key string, list []string) error {
+	for i, v := range list {
+		if err := topicWord(fmt.Sprintf("%s[%d]", key, i), v, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// broker checks "embedded" or an MQTT broker URL.
+func broker(key, v string) error {
+	if v == "embedded" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err == nil && (!slices.Contains([]string{"tcp", "ssl", "tls", "ws", "wss"}, u.Scheme) || u.Host == "") {
+		err = errors.New("must be embedded or a tcp://, ssl://, ws:// or wss:// URL")
+	}
+	if err != nil {
+		return &Error{Key: key, Err: fmt.Errorf("%q: %w", v, err)}
+	}
+	return nil
 }
 
 // listenAddr checks a host:port to listen on; the host may be empty.
