@@ -39,7 +39,10 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintln(stderr, "onair:", err)
 	var ce *config.Error
 	var ue *usageError
+	var ctl *ctlError
 	switch {
+	case errors.As(err, &ctl):
+		return ctl.code
 	case errors.As(err, &ce):
 		return config.ExitCode
 	case errors.As(err, &ue):

@@ -36,6 +36,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newPublishCommand(stderr),
 		newListenCommand(stderr),
+		newRunCommand(stderr),
+		newCtlCommand(stdout),
 		newDevicesCommand(stdout),
 		newRelayCommand(stderr),
 		newTokenCommand(stdout),

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/onair-dev/onair/broker"
+	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/control"
+	"github.com/onair-dev/onair/device"
+	"github.com/onair-dev/onair/relay"
+)
+
+func newRunCommand(stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the device agent: obey the fleet over MQTT, stay in the channel",
+		Long: `Run is the daemon a board runs. It starts the embedded MQTT broker when
+mqtt.broker is "embedded" and the embedded relay when relay.enabled, then the
+device agent, which obeys the MQTT commands of the fleet (join, leave,
+set_role, mute, unmute, set_gain, renew_token, status), reports its state,
+telemetry and events, and rejoins its channel after a power cut. SIGTERM
+leaves the channel cleanly.`,
+		Args: cobra.NoArgs,
+	}
+	load := configFlags(cmd.Flags(), nil)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return runDaemon(cmd.Context(), cfg, newLogger(cfg.Log, stderr))
+	}
+	return cmd
+}
+
+// deviceID is device.id, else the host name.
+func deviceID(cfg *config.Config) (string, error) {
+	if cfg.Device.ID != "" {
+		return cfg.Device.ID, nil
+	}
+	h, err := os.Hostname()
+	if err != nil || control.CheckName(h) != nil {
+		return "", &config.Error{Key: "device.id", Err: fmt.Errorf("empty, and the host name %q cannot stand for it", h)}
+	}
+	return h, nil
+}
+
+// brokerURL is the URL the agent connects to: the embedded broker's
+// address or mqtt.broker.
+func brokerURL(cfg *config.Config, embedded string) string {
+	if embedded != "" {
+		return "tcp://" + embedded
+	}
+	if cfg.MQTT.Broker == "embedded" {
+		return "tcp://" + cfg.MQTT.Listen
+	}
+	return cfg.MQTT.Broker
+}
+
+// runDaemon runs `onair run` until ctx ends, then leaves the channel
+// (DELETE), publishes offline and stops the embedded servers, in that
+// order, within a few seconds.
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	id, err := deviceID(cfg)
+	if err != nil {
+		return err
+	}
+	dir, err := stateDir(cfg)
+	if err != nil {
+		return err
+	}
+	// The servers outlive the agent, so that its DELETE and its last
+	// state still reach them at shutdown.
+	servers, stopServers := context.WithCancel(context.Background())
+	defer stopServers()
+	g, gctx := errgroup.WithContext(servers)
+
+	var embedded string
+	if cfg.MQTT.Broker == "embedded" {
+		b, err := broker.New(broker.Config{Listen: cfg.MQTT.Listen, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Log: log})
+		if err != nil {
+			return &config.Error{Key: "mqtt.listen", Err: err}
+		}
+		embedded = b.Addr()
+		g.Go(func() error { return b.Run(gctx) })
+	}
+	secret := cfg.Relay.TokenSecret
+	if cfg.Relay.Enabled {
+		if secret, err = relaySecret(cfg, dir); err != nil {
+			return err
+		}
+		rc := relayConfig(cfg)
+		rc.TokenSecret = secret
+		r, err := relay.New(rc, log)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return r.Run(gctx) })
+	}
+
+	client, err := control.New(control.Config{
+		Broker: brokerURL(cfg, embedded), DeviceID: id, TopicPrefix: cfg.MQTT.TopicPrefix, Groups: cfg.Device.Groups,
+		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
+		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile, Log: log,
+	})
+	if err != nil {
+		return &config.Error{Key: "mqtt", Err: err}
+	}
+	agent, err := device.NewAgent(device.AgentConfig{
+		DeviceID: id, Version: Version, StateDir: dir, Config: cfg,
+		Publisher:         mqttPublisher{client},
+		Autojoin:          autojoin(cfg),
+		TelemetryInterval: cfg.MQTT.TelemetryInterval,
+		Log:               log,
+	})
+	if err != nil {
+		return err
+	}
+	// The MQTT client outlives the agent (its last state) and stops before
+	// the embedded broker (its offline status).
+	mqttCtx, stopMQTT := context.WithCancel(gctx)
+	defer stopMQTT()
+	mqttDone := make(chan error, 1)
+	go func() { mqttDone <- client.Run(mqttCtx, agent) }()
+
+	log.Info("onair running", "device", id, "broker", brokerURL(cfg, embedded), "relay", cfg.Relay.Enabled,
+		"state_dir", dir, "version", Version)
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	agentErr := make(chan error, 1)
+	go func() { agentErr <- agent.Run(agentCtx) }()
+	select {
+	case err = <-agentErr:
+	case <-gctx.Done():
+		// a server failed: leave, then report it
+		stopAgent()
+		err = <-agentErr
+	}
+	stopMQTT()
+	if merr := <-mqttDone; merr != nil && !errors.Is(merr, context.Canceled) && err == nil {
+		err = merr
+	}
+	stopServers()
+	if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) && err == nil {
+		err = gerr
+	}
+	return err
+}
+
+// autojoin is the desired state of a board fresh out of the box.
+func autojoin(cfg *config.Config) *device.Desired {
+	if !cfg.Device.Autojoin {
+		return nil
+	}
+	role, err := device.ParseRole(cfg.Uplink.Role)
+	if err != nil {
+		role = device.RoleHost
+	}
+	return &device.Desired{Channel: cfg.Uplink.Channel, Role: role, Token: cfg.Uplink.Token, UID: cfg.Uplink.UID, GainDB: cfg.Audio.GainDB}
+}
+
+// mqttPublisher adapts the MQTT client to the agent.
+type mqttPublisher struct{ *control.Client }
+
+// DefaultReplyTopic is P/D/reply.
+func (p mqttPublisher) DefaultReplyTopic() string { return p.Topics().Reply }
