@@ -1,0 +1,359 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onair-dev/onair/config"
+)
+
+// Defaults of AgentConfig.
+const (
+	DefaultJoinTimeout       = 10 * time.Second
+	DefaultTelemetryInterval = 10 * time.Second
+	DefaultLeaveTimeout      = 4 * time.Second
+)
+
+// publisher is what the agent needs of the MQTT transport (package
+// control). Every method must return promptly (enqueue, not wait for the
+// broker): the agent calls them from its loop.
+type publisher interface {
+	PublishReply(topic string, payload []byte) error // QoS 1, not retained
+	PublishState(payload []byte) error               // P/D/state, retained
+	PublishTelemetry(payload []byte) error           // P/D/telemetry
+	PublishEvent(payload []byte) error               // P/D/events
+	DefaultReplyTopic() string                       // P/D/reply
+}
+
+// meters is the source of the audio and uplink numbers of telemetry.
+type meters interface {
+	Stats() SessionStats
+}
+
+// session is what the agent drives of a device.Session: one channel
+// membership, run until its context ends, with live role switch, mute and
+// gain. *Session implements it.
+type session interface {
+	Run(ctx context.Context) error
+	SetRole(ctx context.Context, r Role) (Switch, error)
+	SetMuted(muted bool)
+	SetGain(db float64)
+	meters
+}
+
+// AgentConfig configures an Agent.
+type AgentConfig struct {
+	DeviceID string // the device id D of the MQTT topics; required
+	Version  string // reported in the state
+	// StateDir holds DesiredFile; created (0700) if missing. Empty: the
+	// desired state is not persisted (tests, benchmarks).
+	StateDir string
+	// Config gives the sessions' audio, opus, uplink and webrtc sections,
+	// the default token (uplink.token) and uid (uplink.uid, else DeviceID)
+	// of a join without them, the initial gain (audio.gain_db) and the
+	// restart backoff (uplink.retry_min, retry_max); required.
+	Config    *config.Config
+	Publisher publisher // required
+	// NewSession creates the session of a join; nil means NewSession.
+	NewSession func(SessionConfig) (session, error)
+	// Autojoin is the desired state at the first start, when StateDir has
+	// no DesiredFile yet (a board fresh out of the box); nil: idle.
+	Autojoin *Desired
+	Log      *slog.Logger
+	Now      func() time.Time // stamps and expires_at checks; nil means time.Now
+	// JoinTimeout bounds the wait for a join's (set_role's, renew_token's)
+	// reply: when the session has not connected by then, the command is
+	// answered unavailable and the session keeps trying. 0: the default.
+	JoinTimeout time.Duration
+	// TelemetryInterval is the period of telemetry (mqtt.telemetry_interval);
+	// 0: the default; negative: no telemetry.
+	TelemetryInterval time.Duration
+	// LeaveTimeout bounds the leave at shutdown (DELETE sent, devices
+	// closed); 0: the default.
+	LeaveTimeout time.Duration
+}
+
+// Agent is the device agent: it applies the fleet's commands to the board's
+// session one at a time, persists the desired state, and reports state,
+// replies, telemetry and events through its publisher. Its state lives in
+// one goroutine, Run's loop; the handler methods (Command, Connected,
+// Disconnected) and the session's callbacks only send events to it.
+type Agent struct {
+	cfg        AgentConfig
+	base       *slog.Logger // for the sessions
+	log        *slog.Logger
+	now        func() time.Time
+	newSession func(SessionConfig) (session, error)
+
+	events  chan event    // from handlers and callbacks to the loop
+	stopped chan struct{} // closed when the loop has ended
+	sendMu  sync.RWMutex  // held by senders (read) and by close (write)
+	closed  bool          // no more sends; under sendMu
+	ran     atomic.Bool
+	wg      sync.WaitGroup // the sessions' Run and switch goroutines
+
+	// loop goroutine only:
+	m         machine
+	queue     []event // events the loop raised itself, handled first
+	cur       *liveSession
+	lastState []byte // the state last published
+	timers    agentTimers
+	tele      *telemetrySampler
+	started   time.Time
+}
+
+// NewAgent validates cfg and returns an Agent; nothing starts before Run.
+func NewAgent(cfg AgentConfig) (*Agent, error) {
+	if cfg.DeviceID == "" || strings.ContainsAny(cfg.DeviceID, "/+#\x00") {
+		return nil, fmt.Errorf("device: agent: device id %q: must be a non-empty MQTT topic level", cfg.DeviceID)
+	}
+	if cfg.Config == nil {
+		return nil, errors.New("device: agent: no configuration")
+	}
+	if cfg.Publisher == nil {
+		return nil, errors.New("device: agent: no publisher")
+	}
+	if cfg.Autojoin != nil {
+		if err := cfg.Autojoin.Validate(); err != nil {
+			return nil, fmt.Errorf("device: agent: autojoin: %w", err)
+		}
+	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = DefaultJoinTimeout
+	}
+	if cfg.TelemetryInterval == 0 {
+		cfg.TelemetryInterval = DefaultTelemetryInterval
+	}
+	if cfg.LeaveTimeout <= 0 {
+		cfg.LeaveTimeout = DefaultLeaveTimeout
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{
+		cfg:        cfg,
+		base:       log,
+		log:        log.With("component", "agent"),
+		now:        cfg.Now,
+		newSession: cfg.NewSession,
+		events:     make(chan event, 64),
+		stopped:    make(chan struct{}),
+		tele:       newTelemetrySampler(),
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.newSession == nil {
+		a.newSession = func(c SessionConfig) (session, error) { return NewSession(c) }
+	}
+	uid := cfg.Config.Uplink.UID
+	if uid == "" {
+		uid = cfg.DeviceID
+	}
+	if err := validateUID(uid); err != nil {
+		return nil, fmt.Errorf("device: agent: default uid %q: %w", uid, err)
+	}
+	if err := validateToken(cfg.Config.Uplink.Token); err != nil {
+		return nil, fmt.Errorf("device: agent: uplink.token: %w", err)
+	}
+	a.m = newMachine(machineConfig{
+		device: cfg.DeviceID, version: cfg.Version,
+		token: cfg.Config.Uplink.Token, uid: uid, gainDB: cfg.Config.Audio.GainDB,
+		joinTimeout: cfg.JoinTimeout,
+	})
+	return a, nil
+}
+
+// Command hands a command received on topic to the agent; it returns once
+// the command is queued (it blocks while the queue is full, which keeps
+// the arrival order). After Run has returned it answers unavailable
+// itself. For the transport's message handler.
+func (a *Agent) Command(topic string, payload []byte) {
+	cmd, err := ParseCommand(payload)
+	var cerr *CommandError
+	errors.As(err, &cerr)
+	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
+	if !a.send(ev) {
+		a.refuseStopped(ev)
+	}
+}
+
+// Connected tells the agent the transport (re)connected to the broker; it
+// republishes its retained state.
+func (a *Agent) Connected() { a.send(evTransport{up: true}) }
+
+// Disconnected tells the agent the transport lost the broker.
+func (a *Agent) Disconnected(err error) { a.send(evTransport{err: err}) }
+
+// send queues ev for the loop; false when the loop has ended.
+func (a *Agent) send(ev event) bool {
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+	if a.closed {
+		return false
+	}
+	select {
+	case a.events <- ev:
+		return true
+	case <-a.stopped:
+		return false
+	}
+}
+
+// close ends send: senders blocked on a full queue return, later ones
+// find it closed, and the commands still queued are answered unavailable.
+func (a *Agent) close() {
+	close(a.stopped)
+	a.sendMu.Lock()
+	a.closed = true
+	a.sendMu.Unlock()
+	for {
+		select {
+		case ev := <-a.events:
+			if c, ok := ev.(evCommand); ok {
+				a.refuseStopped(c)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// refuseStopped answers a command that came after Run returned.
+func (a *Agent) refuseStopped(ev evCommand) {
+	id, topic := ev.cmd.ID, ev.cmd.ReplyTo
+	if ev.err != nil {
+		id, topic = ev.err.ID, ev.err.ReplyTo
+	}
+	a.publishReply(effReply{id: id, topic: topic,
+		err: &ErrorBody{Code: CodeUnavailable, Message: "agent stopped"}}, nil)
+}
+
+// Run loads and applies the desired state, then applies commands until
+// ctx ends; then it leaves the channel (the session's DELETE sent, devices
+// closed, within LeaveTimeout), publishes its final state (idle) without
+// changing the desired state, and returns nil. Run may be called once.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.ran.CompareAndSwap(false, true) {
+		return errors.New("device: agent: already run")
+	}
+	return a.run(ctx)
+}
+
+func (a *Agent) run(ctx context.Context) error {
+	a.started = a.now()
+	wait := true // for the session goroutines, unless one is stuck
+	defer func() {
+		a.close()
+		a.timers.stop()
+		if wait {
+			a.wg.Wait()
+		}
+	}()
+	want, warn := a.loadDesired()
+	a.queue = append(a.queue, evStart{want: want, warn: warn})
+
+	var tick <-chan time.Time
+	if a.cfg.TelemetryInterval > 0 {
+		t := time.NewTicker(a.cfg.TelemetryInterval)
+		defer t.Stop()
+		tick = t.C
+		a.tele.sample(a.now(), nil, 0) // the first CPU reading
+	}
+	done := ctx.Done()
+	var leaveBy <-chan time.Time
+	for {
+		for len(a.queue) > 0 {
+			ev := a.queue[0]
+			a.queue = a.queue[1:]
+			a.handle(ev)
+		}
+		if a.m.finished() {
+			return nil
+		}
+		select {
+		case ev := <-a.events:
+			a.handle(ev)
+		case <-a.timers.timeout.C():
+			a.handle(a.timers.timeout.ev)
+		case <-a.timers.retry.C():
+			a.handle(a.timers.retry.ev)
+		case <-a.timers.token.C():
+			a.handle(a.timers.token.ev)
+		case <-tick:
+			a.publishTelemetry()
+		case <-done:
+			done = nil
+			t := time.NewTimer(a.cfg.LeaveTimeout)
+			defer t.Stop()
+			leaveBy = t.C
+			a.handle(evShutdown{})
+		case <-leaveBy:
+			wait = false
+			a.log.Error("session did not end in time at shutdown", "timeout", a.cfg.LeaveTimeout)
+			return fmt.Errorf("device: agent: leave at shutdown: session did not end within %s", a.cfg.LeaveTimeout)
+		}
+	}
+}
+
+// handle runs one event through next and enter.
+func (a *Agent) handle(ev event) {
+	if t, ok := ev.(evTransport); ok {
+		a.transport(t)
+		return
+	}
+	old := a.m
+	m, effects := next(old, ev, a.now())
+	a.m = m
+	a.enter(old, effects)
+}
+
+// transport handles the broker connection's ups and downs.
+func (a *Agent) transport(t evTransport) {
+	if !t.up {
+		a.log.Warn("broker connection lost", "error", t.err)
+		return
+	}
+	a.log.Info("broker connected, republishing state")
+	a.publishState(true)
+}
+
+// loadDesired returns the desired state to start with: DesiredFile's,
+// Autojoin's when there is none, idle when it is corrupt (warn says so).
+func (a *Agent) loadDesired() (want Desired, warn string) {
+	idle := Desired{GainDB: a.cfg.Config.Audio.GainDB}
+	autojoin := idle
+	if a.cfg.Autojoin != nil {
+		autojoin = *a.cfg.Autojoin
+	}
+	if a.cfg.StateDir == "" {
+		a.log.Warn("no state directory: the desired state is not persisted")
+		return autojoin, ""
+	}
+	if err := os.MkdirAll(a.cfg.StateDir, 0o700); err != nil {
+		a.log.Error("state directory", "dir", a.cfg.StateDir, "error", err)
+		return autojoin, "state directory: " + err.Error()
+	}
+	d, err := loadDesired(a.cfg.StateDir)
+	switch {
+	case errors.Is(err, errNoDesired):
+		a.log.Info("no desired state yet", "autojoin", autojoin.Channel)
+		return autojoin, ""
+	case err != nil:
+		a.log.Error("desired state unusable, starting idle", "error", err)
+		if serr := saveDesired(a.cfg.StateDir, idle); serr != nil { // a restart stays idle too
+			a.log.Error("desired state not saved", "error", serr)
+		}
+		return idle, err.Error()
+	}
+	a.log.Info("desired state loaded", "channel", d.Channel, "role", d.Role, "muted", d.Muted, "gain_db", d.GainDB)
+	return d, ""
+}

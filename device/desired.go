@@ -1,0 +1,173 @@
+package device
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// DesiredFile is the name of the desired state's file in the state
+// directory.
+const DesiredFile = "desired.json"
+
+// desiredVersion is the version of DesiredFile's format.
+const desiredVersion = 1
+
+// Desired is the state the fleet asked for: the channel (none when
+// Channel is ""), the role, token and uid to join it with, and the input's
+// mute and gain, which also hold while idle. It is what the agent writes
+// to DesiredFile on every accepted change and re-applies at start.
+type Desired struct {
+	Channel string  `json:"channel,omitempty"`
+	Role    Role    `json:"role,omitempty"`
+	Token   string  `json:"token,omitempty"`
+	UID     string  `json:"uid,omitempty"`
+	Muted   bool    `json:"muted"`
+	GainDB  float64 `json:"gain_db"`
+}
+
+// Joined reports whether d asks for a channel.
+func (d Desired) Joined() bool { return d.Channel != "" }
+
+// Validate checks d by the rules of the commands that set it.
+func (d Desired) Validate() error {
+	if !validGain(d.GainDB) {
+		return fmt.Errorf("desired: gain_db %g: must be from %g to %g", d.GainDB, MinGainDB, MaxGainDB)
+	}
+	if !d.Joined() {
+		if d.Role != RoleUnknown || d.Token != "" || d.UID != "" {
+			return errors.New("desired: role, token and uid without a channel")
+		}
+		return nil
+	}
+	if err := validateChannel(d.Channel); err != nil {
+		return fmt.Errorf("desired: channel: %w", err)
+	}
+	if d.Role != RoleHost && d.Role != RoleAudience {
+		return fmt.Errorf("desired: role %s: must be host or audience", d.Role)
+	}
+	if err := validateToken(d.Token); err != nil {
+		return fmt.Errorf("desired: token: %w", err)
+	}
+	if err := validateUID(d.UID); err != nil {
+		return fmt.Errorf("desired: uid: %w", err)
+	}
+	return nil
+}
+
+// desiredOnDisk is DesiredFile's content: a version and the desired state.
+type desiredOnDisk struct {
+	Version int `json:"version"`
+	Desired
+}
+
+// errNoDesired means the state directory holds no desired state yet.
+var errNoDesired = errors.New("no desired state")
+
+// loadDesired reads DesiredFile from dir. It returns errNoDesired when the
+// file does not exist. A file that cannot be decoded or does not validate
+// is renamed aside to DesiredFile+".bad" (replacing an older one) and
+// reported with an error wrapping errCorruptDesired.
+func loadDesired(dir string) (Desired, error) {
+	path := filepath.Join(dir, DesiredFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Desired{}, errNoDesired
+	}
+	if err != nil {
+		return Desired{}, fmt.Errorf("desired: read: %w", err)
+	}
+	d, err := decodeDesired(b)
+	if err != nil {
+		bad := path + ".bad"
+		if rerr := os.Rename(path, bad); rerr != nil {
+			return Desired{}, fmt.Errorf("%w: %s: %w (and renaming it aside: %w)", errCorruptDesired, path, err, rerr)
+		}
+		return Desired{}, fmt.Errorf("%w: %s: %w; moved to %s", errCorruptDesired, path, err, bad)
+	}
+	return d, nil
+}
+
+// errCorruptDesired is wrapped by loadDesired's error for a corrupt file.
+var errCorruptDesired = errors.New("corrupt desired state")
+
+// decodeDesired decodes DesiredFile's content strictly: unknown fields,
+// another version or trailing data are errors.
+func decodeDesired(b []byte) (Desired, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f desiredOnDisk
+	if err := dec.Decode(&f); err != nil {
+		return Desired{}, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return Desired{}, errors.New("decode: trailing data")
+	}
+	if f.Version != desiredVersion {
+		return Desired{}, fmt.Errorf("version %d: want %d", f.Version, desiredVersion)
+	}
+	if err := f.Desired.Validate(); err != nil {
+		return Desired{}, err
+	}
+	return f.Desired, nil
+}
+
+// saveDesired writes d to DesiredFile in dir so that a power cut leaves
+// either the old or the new file, never a torn one: a temporary file in
+// the same directory, written and fsynced, renamed over the old one, then
+// the directory fsynced. The file has mode 0600: it holds a token.
+func saveDesired(dir string, d Desired) error {
+	b, err := json.MarshalIndent(desiredOnDisk{Version: desiredVersion, Desired: d}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("desired: encode: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, DesiredFile), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("desired: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data atomically (temp file, fsync,
+// rename, fsync of the directory), as tailscale's atomicfile does.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: chmod: %w", path, err)
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: fsync: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: close: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: rename: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write %s: open dir: %w", path, err)
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil {
+		return fmt.Errorf("write %s: fsync dir: %w", path, err)
+	}
+	return nil
+}
