@@ -92,12 +92,9 @@ type Agent struct {
 	now        func() time.Time
 	newSession func(SessionConfig) (session, error)
 
-	events  chan event    // from handlers and callbacks to the loop
-	stopped chan struct{} // closed when the loop has ended
-	sendMu  sync.RWMutex  // held by senders (read) and by close (write)
-	closed  bool          // no more sends; under sendMu
-	ran     atomic.Bool
-	wg      sync.WaitGroup // the sessions' Run and switch goroutines
+	events *mailbox // from handlers and callbacks to the loop
+	ran    atomic.Bool
+	wg     sync.WaitGroup // the sessions' Run and switch goroutines
 
 	// loop goroutine only:
 	m         machine
@@ -144,8 +141,7 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		log:        log.With("component", "agent"),
 		now:        cfg.Now,
 		newSession: cfg.NewSession,
-		events:     make(chan event, 64),
-		stopped:    make(chan struct{}),
+		events:     newMailbox(),
 		tele:       newTelemetrySampler(),
 	}
 	if a.now == nil {
@@ -172,60 +168,30 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	return a, nil
 }
 
-// Command hands a command received on topic to the agent; it returns once
-// the command is queued (it blocks while the queue is full, which keeps
-// the arrival order). After Run has returned it answers unavailable
-// itself. For the transport's message handler.
+// Command hands a command received on topic to the agent. It parses the
+// command and queues it, and never blocks (the transport's delivery
+// goroutine calls it); commands are applied in the order of their Command
+// calls. After Run has returned it has the command answered unavailable.
 func (a *Agent) Command(topic string, payload []byte) {
 	cmd, err := ParseCommand(payload)
 	var cerr *CommandError
 	errors.As(err, &cerr)
 	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
 	if !a.send(ev) {
-		a.refuseStopped(ev)
+		go a.refuseStopped(ev) // not from the transport's goroutine
 	}
 }
 
 // Connected tells the agent the transport (re)connected to the broker; it
-// republishes its retained state.
+// republishes its retained state. It does not block.
 func (a *Agent) Connected() { a.send(evTransport{up: true}) }
 
-// Disconnected tells the agent the transport lost the broker.
+// Disconnected tells the agent the transport lost the broker. It does not
+// block.
 func (a *Agent) Disconnected(err error) { a.send(evTransport{err: err}) }
 
 // send queues ev for the loop; false when the loop has ended.
-func (a *Agent) send(ev event) bool {
-	a.sendMu.RLock()
-	defer a.sendMu.RUnlock()
-	if a.closed {
-		return false
-	}
-	select {
-	case a.events <- ev:
-		return true
-	case <-a.stopped:
-		return false
-	}
-}
-
-// close ends send: senders blocked on a full queue return, later ones
-// find it closed, and the commands still queued are answered unavailable.
-func (a *Agent) close() {
-	close(a.stopped)
-	a.sendMu.Lock()
-	a.closed = true
-	a.sendMu.Unlock()
-	for {
-		select {
-		case ev := <-a.events:
-			if c, ok := ev.(evCommand); ok {
-				a.refuseStopped(c)
-			}
-		default:
-			return
-		}
-	}
-}
+func (a *Agent) send(ev event) bool { return a.events.put(ev) }
 
 // refuseStopped answers a command that came after Run returned.
 func (a *Agent) refuseStopped(ev evCommand) {
@@ -235,6 +201,53 @@ func (a *Agent) refuseStopped(ev evCommand) {
 	}
 	a.publishReply(effReply{id: id, topic: topic,
 		err: &ErrorBody{Code: CodeUnavailable, Message: "agent stopped"}}, nil)
+}
+
+// mailbox is the loop's queue of events. It is unbounded so that no
+// sender (the transport's delivery goroutine, the session's callbacks)
+// ever blocks on the loop; it holds parsed commands, not payloads.
+type mailbox struct {
+	mu     sync.Mutex
+	q      []event
+	closed bool
+	ready  chan struct{} // holds a token while q is not empty
+}
+
+func newMailbox() *mailbox { return &mailbox{ready: make(chan struct{}, 1)} }
+
+// put queues ev; false when the mailbox is closed.
+func (mb *mailbox) put(ev event) bool {
+	mb.mu.Lock()
+	if mb.closed {
+		mb.mu.Unlock()
+		return false
+	}
+	mb.q = append(mb.q, ev)
+	mb.mu.Unlock()
+	select {
+	case mb.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the events queued, in order, and empties the queue.
+func (mb *mailbox) take() []event {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	q := mb.q
+	mb.q = nil
+	return q
+}
+
+// close refuses later events and returns those still queued.
+func (mb *mailbox) close() []event {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	mb.closed = true
+	q := mb.q
+	mb.q = nil
+	return q
 }
 
 // Run loads and applies the desired state, then applies commands until
@@ -252,7 +265,11 @@ func (a *Agent) run(ctx context.Context) error {
 	a.started = a.now()
 	wait := true // for the session goroutines, unless one is stuck
 	defer func() {
-		a.close()
+		for _, ev := range a.events.close() {
+			if c, ok := ev.(evCommand); ok {
+				a.refuseStopped(c)
+			}
+		}
 		a.timers.stop()
 		if wait {
 			a.wg.Wait()
@@ -270,18 +287,14 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 	done := ctx.Done()
 	var leaveBy <-chan time.Time
-	for {
-		for len(a.queue) > 0 {
-			ev := a.queue[0]
-			a.queue = a.queue[1:]
-			a.handle(ev)
-		}
-		if a.m.finished() {
-			return nil
-		}
+	a.drain()
+	for !a.m.finished() {
 		select {
-		case ev := <-a.events:
-			a.handle(ev)
+		case <-a.events.ready:
+			for _, ev := range a.events.take() {
+				a.handle(ev)
+				a.drain()
+			}
 		case <-a.timers.timeout.C():
 			a.handle(a.timers.timeout.ev)
 		case <-a.timers.retry.C():
@@ -301,6 +314,17 @@ func (a *Agent) run(ctx context.Context) error {
 			a.log.Error("session did not end in time at shutdown", "timeout", a.cfg.LeaveTimeout)
 			return fmt.Errorf("device: agent: leave at shutdown: session did not end within %s", a.cfg.LeaveTimeout)
 		}
+		a.drain()
+	}
+	return nil
+}
+
+// drain handles the events the loop raised itself.
+func (a *Agent) drain() {
+	for len(a.queue) > 0 {
+		ev := a.queue[0]
+		a.queue = a.queue[1:]
+		a.handle(ev)
 	}
 }
 

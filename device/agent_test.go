@@ -472,7 +472,7 @@ func TestAgentShutdown(t *testing.T) {
 	}
 	// After Run, a command is still answered, unavailable.
 	h.a.Command("t", []byte(`{"id":"late","action":"status"}`))
-	if r := h.pub.replies(t, "late"); len(r) != 1 || r[0].Error.Code != CodeUnavailable {
+	if r := h.pub.reply(t, "late"); r.Error == nil || r.Error.Code != CodeUnavailable {
 		t.Errorf("late command answered %+v", r)
 	}
 	if g, _ := settle(t, before, 1<<30); g > before {

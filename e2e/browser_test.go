@@ -138,8 +138,9 @@ func (tr *testRelay) listenURL(channel, query string) string {
 // channelInfo is a channel as GET /api/channels/{name} reports it.
 type channelInfo struct {
 	Hosts []struct {
-		UID  string `json:"uid"`
-		Slot int    `json:"slot"`
+		UID   string `json:"uid"`
+		Slot  int    `json:"slot"`
+		Since string `json:"since"`
 	} `json:"hosts"`
 	Audience int `json:"audience"`
 }

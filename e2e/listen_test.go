@@ -114,12 +114,18 @@ func checkPlayed(t *testing.T, path string, tones ...float64) {
 	}
 }
 
-func loopbackRelay(t *testing.T, n *nettest.LossyNet) *testRelay {
+// loopbackRelayConfig is an anonymous relay on loopback, losing media
+// packets through n when it is not nil.
+func loopbackRelayConfig(n *nettest.LossyNet) relay.Config {
 	netcfg := uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
 	if n != nil {
 		netcfg.Net = n
 	}
-	return startRelayConfig(t, "127.0.0.1:0", relay.Config{AllowAnonymous: true, Network: netcfg, DisconnectTimeout: time.Second})
+	return relay.Config{AllowAnonymous: true, Network: netcfg, DisconnectTimeout: time.Second}
+}
+
+func loopbackRelay(t *testing.T, n *nettest.LossyNet) *testRelay {
+	return startRelayConfig(t, "127.0.0.1:0", loopbackRelayConfig(n))
 }
 
 // TestListenPlaysHost: host 440 Hz (ALSA capture) → relay → `onair listen`

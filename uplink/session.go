@@ -171,11 +171,16 @@ func (s *session) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
-	res, err := s.c.http.postOffer(ctx, local.SDP)
+	// The POST is not cut short when ctx ends: a server may already have
+	// created the resource, which must then be DELETEd, not left behind.
+	res, err := s.c.http.postOffer(context.WithoutCancel(ctx), local.SDP)
 	if err != nil {
 		return err
 	}
 	s.res, s.patchOK = res, true
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.setLocal(params)
 	s.log.Info("session created", "location", res.location)
 	if len(res.links) > 0 {
