@@ -8,10 +8,6 @@ NETNS    := scripts/netns.sh
 export GOTOOLCHAIN := local
 export GOFLAGS     := -tags=$(TAGS)
 
-# The input `make run` publishes: the microphone where the board has a sound
-# card, a 440 Hz test tone where it has none.
-RUN_INPUT ?= $(shell grep -qE '^ ?[0-9]' /proc/asound/cards 2>/dev/null && echo default || echo tone:440)
-RUN_PORT  ?= 8080
 
 .PHONY: all deps test-deps build run test bench vet clean
 
@@ -26,16 +22,16 @@ test-deps:
 build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/onair
 
-# Until the device agent lands, `make run` starts the embedded relay (open to
-# anyone on this machine's port $(RUN_PORT)) and publishes into channel demo.
+# A standalone board on the shipped configuration: the embedded MQTT broker
+# (127.0.0.1:1883), the relay with its listen page (:8080), and the agent
+# joining channel demo as host with the microphone, or a 440 Hz tone where
+# there is none. The listen URL is in the log ("listen page").
 run: build
-	@export ONAIR_WEBRTC_LOOPBACK=true; \
-	ONAIR_RELAY_ALLOW_ANONYMOUS=true $(BIN) relay --listen :$(RUN_PORT) & relay=$$!; \
-	trap 'kill $$relay 2>/dev/null; wait $$relay' EXIT INT TERM; sleep 1; \
-	ip=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
-	echo; echo "  listen in a browser: http://$${ip:-127.0.0.1}:$(RUN_PORT)/listen/demo"; \
-	echo "  or on another board: onair listen --url http://$${ip:-127.0.0.1}:$(RUN_PORT)/whep/{channel} --channel demo"; echo; \
-	$(BIN) publish --url 'http://127.0.0.1:$(RUN_PORT)/whip/{channel}?uid={uid}' --channel demo --input $(RUN_INPUT)
+	@echo; echo "  onair: a standalone board; control it from another shell:"; \
+	echo "    $(BIN) ctl $$(hostname) status"; \
+	echo "    $(BIN) ctl $$(hostname) set_role --role audience"; \
+	echo "    $(BIN) ctl $$(hostname) leave"; echo
+	ONAIR_WEBRTC_LOOPBACK=true $(BIN) run --config config.yaml
 
 vet:
 	$(GO) vet ./...

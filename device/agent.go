@@ -75,6 +75,10 @@ type AgentConfig struct {
 	// TelemetryInterval is the period of telemetry (mqtt.telemetry_interval);
 	// 0: the default; negative: no telemetry.
 	TelemetryInterval time.Duration
+	// TokenFor, if set, gives the token of a session whose join carried
+	// none and uplink.token is empty: a standalone board mints host tokens
+	// (host may publish and subscribe) for its own embedded relay.
+	TokenFor func(channel, uid string) string
 	// LeaveTimeout bounds the leave at shutdown (DELETE sent, devices
 	// closed); 0: the default.
 	LeaveTimeout time.Duration

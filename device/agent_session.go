@@ -27,8 +27,12 @@ type liveSession struct {
 func (a *Agent) startSession(gen uint64, w Desired) {
 	cfg := *a.cfg.Config
 	cfg.Audio.GainDB = w.GainDB
+	token := w.Token
+	if token == "" && a.cfg.TokenFor != nil {
+		token = a.cfg.TokenFor(w.Channel, w.UID)
+	}
 	s, err := a.newSession(SessionConfig{
-		Config: &cfg, Channel: w.Channel, UID: w.UID, Token: w.Token, Role: w.Role,
+		Config: &cfg, Channel: w.Channel, UID: w.UID, Token: token, Role: w.Role,
 		Log: a.base,
 		OnState: func(r Role, st uplink.State, err error) {
 			a.send(evUplink{gen: gen, role: r, state: st, err: err})

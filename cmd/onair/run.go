@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -16,6 +19,7 @@ import (
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/device"
 	"github.com/onair-dev/onair/relay"
+	"github.com/onair-dev/onair/token"
 )
 
 func newRunCommand(stderr io.Writer) *cobra.Command {
@@ -119,6 +123,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		Publisher:         mqttPublisher{client},
 		Autojoin:          autojoin(cfg),
 		TelemetryInterval: cfg.MQTT.TelemetryInterval,
+		TokenFor:          selfTokens(cfg, secret),
 		Log:               log,
 	})
 	if err != nil {
@@ -131,6 +136,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	mqttDone := make(chan error, 1)
 	go func() { mqttDone <- client.Run(mqttCtx, agent) }()
 
+	if cfg.Relay.Enabled {
+		log.Info("listen page", "url", listenURL(cfg, secret))
+	}
 	log.Info("onair running", "device", id, "broker", brokerURL(cfg, embedded), "relay", cfg.Relay.Enabled,
 		"state_dir", dir, "version", Version)
 	agentCtx, stopAgent := context.WithCancel(ctx)
@@ -165,6 +173,48 @@ func autojoin(cfg *config.Config) *device.Desired {
 		role = device.RoleHost
 	}
 	return &device.Desired{Channel: cfg.Uplink.Channel, Role: role, Token: cfg.Uplink.Token, UID: cfg.Uplink.UID, GainDB: cfg.Audio.GainDB}
+}
+
+// listenURL is the listen page of the autojoin channel on this board's
+// relay, with an audience token valid for a day when the relay needs one.
+func listenURL(cfg *config.Config, secret string) string {
+	host := "127.0.0.1"
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil && !ip.IP.IsLoopback() {
+				host = ip.IP.String()
+				break
+			}
+		}
+	}
+	_, port, _ := net.SplitHostPort(cfg.Relay.Listen)
+	u := "http://" + net.JoinHostPort(host, port) + "/listen/" + url.PathEscape(cfg.Uplink.Channel)
+	if secret != "" {
+		tok, err := token.Mint([]byte(secret), token.Claims{Channel: cfg.Uplink.Channel, UID: "listener", Role: token.RoleAudience}, 24*time.Hour)
+		if err == nil {
+			u += "?token=" + tok
+		}
+	}
+	return u
+}
+
+// selfTokenTTL is how long the tokens a board mints for its own relay last;
+// a new one is minted for every session.
+const selfTokenTTL = 30 * 24 * time.Hour
+
+// selfTokens mints host tokens for the board's own embedded relay when it
+// has a secret and uplink.token is empty; nil otherwise.
+func selfTokens(cfg *config.Config, secret string) func(channel, uid string) string {
+	if !cfg.Relay.Enabled || secret == "" || cfg.Uplink.Token != "" {
+		return nil
+	}
+	return func(ch, uid string) string {
+		tok, err := token.Mint([]byte(secret), token.Claims{Channel: ch, UID: uid, Role: token.RoleHost}, selfTokenTTL)
+		if err != nil {
+			return ""
+		}
+		return tok
+	}
 }
 
 // mqttPublisher adapts the MQTT client to the agent.
