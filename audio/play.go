@@ -41,6 +41,9 @@ type PlayerConfig struct {
 	// OnPlayed, when set, is called from Run for every packet whose first
 	// sample has just been written to the output (latency measurement).
 	OnPlayed func(Played)
+	// OnFrame, when set, is called from Run after every frame written
+	// (a liveness heartbeat).
+	OnFrame func()
 	// Now is the clock; default time.Now. Tests use a fake one.
 	Now func() time.Time
 }
@@ -221,6 +224,9 @@ func (p *Player) Run(ctx context.Context) error {
 		}
 		written := p.now()
 		p.frames.Add(1)
+		if p.cfg.OnFrame != nil {
+			p.cfg.OnFrame()
+		}
 		lvl := MeasureLevel(mixed)
 		p.level.Store(&lvl)
 		for i, m := range marks {

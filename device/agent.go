@@ -79,6 +79,9 @@ type AgentConfig struct {
 	// none and uplink.token is empty: a standalone board mints host tokens
 	// (host may publish and subscribe) for its own embedded relay.
 	TokenFor func(channel, uid string) string
+	// Heartbeat, if set, is beaten by the agent loop every second and by
+	// the running role's audio loop at every frame (systemd's watchdog).
+	Heartbeat *Heartbeat
 	// LeaveTimeout bounds the leave at shutdown (DELETE sent, devices
 	// closed); 0: the default.
 	LeaveTimeout time.Duration
@@ -289,6 +292,9 @@ func (a *Agent) run(ctx context.Context) error {
 		tick = t.C
 		a.tele.sample(a.now(), nil, 0) // the first CPU reading
 	}
+	beat := time.NewTicker(time.Second)
+	defer beat.Stop()
+	a.cfg.Heartbeat.beatLoop()
 	done := ctx.Done()
 	var leaveBy <-chan time.Time
 	a.drain()
@@ -307,6 +313,8 @@ func (a *Agent) run(ctx context.Context) error {
 			a.handle(a.timers.token.ev)
 		case <-tick:
 			a.publishTelemetry()
+		case <-beat.C:
+			a.cfg.Heartbeat.beatLoop()
 		case <-done:
 			done = nil
 			t := time.NewTimer(a.cfg.LeaveTimeout)

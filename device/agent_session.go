@@ -32,7 +32,7 @@ func (a *Agent) startSession(gen uint64, w Desired) {
 		token = a.cfg.TokenFor(w.Channel, w.UID)
 	}
 	s, err := a.newSession(SessionConfig{
-		Config: &cfg, Channel: w.Channel, UID: w.UID, Token: token, Role: w.Role,
+		Config: &cfg, Channel: w.Channel, UID: w.UID, Token: token, Role: w.Role, Heartbeat: a.cfg.Heartbeat,
 		Log: a.base,
 		OnState: func(r Role, st uplink.State, err error) {
 			a.send(evUplink{gen: gen, role: r, state: st, err: err})

@@ -87,8 +87,10 @@ func (s *Session) start(ctx context.Context, role Role) (*running, error) {
 		cancel()
 		return nil, err
 	}
+	s.cfg.Heartbeat.setPlaying(true)
 	go func() {
 		defer close(r.done)
+		defer s.cfg.Heartbeat.setPlaying(false)
 		r.err = run(ctx)
 	}()
 	return r, nil
@@ -127,6 +129,7 @@ func (s *Session) host(r *running) (func(context.Context) error, func(), error) 
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
 			return capt.run(gctx, func(f audio.Frame) error {
+				s.cfg.Heartbeat.beatAudio()
 				if err := pub.WriteOpus(f.Payload, f.Samples); err != nil {
 					return err
 				}
@@ -152,6 +155,7 @@ func (s *Session) audience(r *running) (func(context.Context) error, func(), err
 		TargetDelay: c.Audio.JitterDelay,
 		Log:         s.log.With("component", "audio"),
 		OnPlayed:    func(p audio.Played) { r.markMedia(p.Written) },
+		OnFrame:     s.cfg.Heartbeat.beatAudio,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -34,6 +34,8 @@ type SessionConfig struct {
 	// OnEvent, if set, is called with mic-lost, mic-restored and stream
 	// events; from the session's goroutines.
 	OnEvent func(Event)
+	// Heartbeat, if set, is beaten at every frame of the audio loop.
+	Heartbeat *Heartbeat
 }
 
 // Switch reports one role switch, timed from the request.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/systemd"
 )
 
 func main() {
@@ -41,6 +42,8 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	var ctl *ctlError
 	switch {
+	case errors.Is(err, systemd.ErrNotRoot):
+		return 77 // EX_NOPERM
 	case errors.As(err, &ctl):
 		return ctl.code
 	case errors.As(err, &ce):

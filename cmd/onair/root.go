@@ -13,8 +13,12 @@ import (
 	"github.com/onair-dev/onair/config"
 )
 
-// Version is stamped at build time with -ldflags "-X main.Version=…".
-var Version = "dev"
+// Version and Commit are stamped at build time with
+// -ldflags "-X main.Version=… -X main.Commit=…".
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
 
 // usageError is a bad command line: an unknown flag or a wrong argument.
 type usageError struct{ err error }
@@ -28,7 +32,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Headless live-audio broadcaster: microphone → Opus → WebRTC channel",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       Version + " (commit " + Commit + ")",
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -38,6 +42,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newListenCommand(stderr),
 		newRunCommand(stderr),
 		newCtlCommand(stdout),
+		newInstallCommand(stdout),
 		newDevicesCommand(stdout),
 		newRelayCommand(stderr),
 		newTokenCommand(stdout),
@@ -45,7 +50,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 			Use:   "version",
 			Short: "Print the version",
 			Args:  cobra.NoArgs,
-			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "onair", Version) },
+			Run: func(cmd *cobra.Command, _ []string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "onair %s (commit %s)\n", Version, Commit)
+			},
 		},
 	)
 	return root

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
+	"reflect"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +23,7 @@ import (
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/device"
 	"github.com/onair-dev/onair/relay"
+	"github.com/onair-dev/onair/systemd"
 	"github.com/onair-dev/onair/token"
 )
 
@@ -40,9 +45,55 @@ leaves the channel cleanly.`,
 		if err != nil {
 			return err
 		}
-		return runDaemon(cmd.Context(), cfg, newLogger(cfg.Log, stderr))
+		log := newLogger(cfg.Log, stderr)
+		notify, err := systemd.NewNotifier(log)
+		if err != nil {
+			return err
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			ctx, stop := context.WithCancel(cmd.Context())
+			done := make(chan error, 1)
+			go func(cfg *config.Config, log *slog.Logger) { done <- runDaemon(ctx, cfg, log, notify) }(cfg, log)
+			next, err := waitReload(cmd.Context(), hup, done, cfg, load, notify, log)
+			stop()
+			if next == nil {
+				return err
+			}
+			<-done
+			cfg, log = next, newLogger(next.Log, stderr)
+		}
 	}
 	return cmd
+}
+
+// waitReload waits for the daemon to end, or for a SIGHUP that brings a
+// valid, changed configuration: then it returns that configuration for the
+// daemon to be rebuilt with. A configuration that does not load is logged
+// and the running one kept.
+func waitReload(ctx context.Context, hup <-chan os.Signal, done <-chan error, cur *config.Config,
+	load func() (*config.Config, error), notify *systemd.Notifier, log *slog.Logger) (*config.Config, error) {
+	for {
+		select {
+		case err := <-done:
+			return nil, err
+		case <-hup:
+			_ = notify.Reloading()
+			next, err := load()
+			switch {
+			case err != nil:
+				log.Error("reload: the configuration does not load; keeping the running one", "error", err)
+			case reflect.DeepEqual(next, cur):
+				log.Info("reload: configuration unchanged")
+			default:
+				log.Info("reload: configuration changed; restarting the components")
+				return next, nil
+			}
+			_ = notify.Ready()
+		}
+	}
 }
 
 // deviceID is device.id, else the host name.
@@ -72,7 +123,7 @@ func brokerURL(cfg *config.Config, embedded string) string {
 // runDaemon runs `onair run` until ctx ends, then leaves the channel
 // (DELETE), publishes offline and stops the embedded servers, in that
 // order, within a few seconds.
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify *systemd.Notifier) error {
 	id, err := deviceID(cfg)
 	if err != nil {
 		return err
@@ -118,9 +169,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if err != nil {
 		return &config.Error{Key: "mqtt", Err: err}
 	}
+	heartbeat := &device.Heartbeat{}
 	agent, err := device.NewAgent(device.AgentConfig{
 		DeviceID: id, Version: Version, StateDir: dir, Config: cfg,
-		Publisher:         mqttPublisher{client},
+		Publisher:         mqttPublisher{client, notify},
+		Heartbeat:         heartbeat,
 		Autojoin:          autojoin(cfg),
 		TelemetryInterval: cfg.MQTT.TelemetryInterval,
 		TokenFor:          selfTokens(cfg, secret),
@@ -145,6 +198,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	defer stopAgent()
 	agentErr := make(chan error, 1)
 	go func() { agentErr <- agent.Run(agentCtx) }()
+	_ = notify.Ready()
+	go func() {
+		maxAge := max(notify.WatchdogTimeout()/2, 2*time.Second)
+		_ = notify.Watchdog(agentCtx, func() bool { return heartbeat.Alive(maxAge) })
+	}()
 	select {
 	case err = <-agentErr:
 	case <-gctx.Done():
@@ -152,6 +210,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		stopAgent()
 		err = <-agentErr
 	}
+	_ = notify.Stopping()
 	stopMQTT()
 	if merr := <-mqttDone; merr != nil && !errors.Is(merr, context.Canceled) && err == nil {
 		err = merr
@@ -217,8 +276,38 @@ func selfTokens(cfg *config.Config, secret string) func(channel, uid string) str
 	}
 }
 
-// mqttPublisher adapts the MQTT client to the agent.
-type mqttPublisher struct{ *control.Client }
+// mqttPublisher adapts the MQTT client to the agent, and tells systemd the
+// state it publishes (STATUS=).
+type mqttPublisher struct {
+	*control.Client
+	notify *systemd.Notifier
+}
 
 // DefaultReplyTopic is P/D/reply.
 func (p mqttPublisher) DefaultReplyTopic() string { return p.Topics().Reply }
+
+// PublishState publishes the retained state and sets systemd's status
+// line from it: "on air: lobby as host", "retrying: …", "idle".
+func (p mqttPublisher) PublishState(payload []byte) error {
+	var s struct {
+		State   string  `json:"state"`
+		Channel *string `json:"channel"`
+		Role    *string `json:"role"`
+		Error   *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(payload, &s) == nil {
+		status := s.State
+		switch {
+		case s.State == "joined" && s.Channel != nil && s.Role != nil:
+			status = "on air: " + *s.Channel + " as " + *s.Role
+		case s.Error != nil:
+			status = s.State + ": " + s.Error.Message
+		case s.Channel != nil:
+			status = s.State + ": " + *s.Channel
+		}
+		_ = p.notify.Status(status)
+	}
+	return p.Client.PublishState(payload)
+}
