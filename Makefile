@@ -2,14 +2,17 @@
 GO       ?= go
 TAGS     := nolibopusfile
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
+DIST     ?= dist
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 BIN      := bin/onair
 NETNS    := scripts/netns.sh
 export GOTOOLCHAIN := local
 export GOFLAGS     := -tags=$(TAGS)
 
 
-.PHONY: all deps test-deps build run test bench vet clean
+.PHONY: all deps test-deps build run test bench vet clean cross-deps cross debs
 
 all: build
 
@@ -38,16 +41,34 @@ vet:
 
 # Tests run in a private network namespace with only loopback; modules and
 # test binaries are fetched and compiled first, outside it.
-test: test-deps build vet
+test: test-deps cross-deps build vet
 	$(GO) mod download
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
-	$(NETNS) $(GO) test -count=1 -timeout 15m ./...
+	$(NETNS) $(GO) test -count=1 -timeout 25m ./...
 
 bench: test-deps build
 	$(GO) test -count=1 -run '^$$' -timeout 20m ./bench/ ./relay/ >/dev/null
 	$(NETNS) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./bench/
 	$(GO) test -count=1 -run '^$$' -bench PlayerPerStream ./audio/
 	$(NETNS) $(GO) test -count=1 -run '^$$' -bench Fanout -benchtime 1x -timeout 20m ./relay/
+
+cross-deps:
+	@scripts/cross-deps.sh
+
+# onair for the boards: 64-bit (arm64) and 32-bit Raspberry Pi OS (armhf,
+# ARMv7), with cgo cross toolchains and the boards' libraries (multiarch).
+cross: cross-deps
+	@mkdir -p $(DIST)
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc PKG_CONFIG=aarch64-linux-gnu-pkg-config \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/onair-linux-arm64 ./cmd/onair
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc PKG_CONFIG=arm-linux-gnueabihf-pkg-config \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/onair-linux-armhf ./cmd/onair
+
+# .deb packages for arm64, armhf and this machine's architecture, in $(DIST).
+debs: build cross
+	packaging/build-deb.sh --arch arm64 --bin $(DIST)/onair-linux-arm64 --version $(VERSION) --out $(DIST)
+	packaging/build-deb.sh --arch armhf --bin $(DIST)/onair-linux-armhf --version $(VERSION) --out $(DIST)
+	packaging/build-deb.sh --arch $(DEB_ARCH) --bin $(BIN) --version $(VERSION) --out $(DIST)
 
 clean:
 	rm -rf bin dist

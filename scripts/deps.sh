@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc pkg-config libopus-dev portaudio19-dev libasound2-dev)
-test_pkgs=(alsa-utils sox iproute2 util-linux chromium mosquitto)
+test_pkgs=(alsa-utils sox iproute2 util-linux chromium mosquitto systemd)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && pkgs+=("${test_pkgs[@]}")
