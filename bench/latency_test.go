@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"sync"
 	"testing"
@@ -249,4 +251,27 @@ func BenchmarkRoleSwitch(b *testing.B) {
 		b.ReportMetric(float64(r.d[len(r.d)-1].Milliseconds()), "worst-ms-"+map[string]string{"host → audience": "to-audience", "audience → host": "to-host"}[r.name])
 	}
 	fmt.Println()
+}
+
+// relayPackets returns how many packets the relay received from the hosts
+// of channel, 0 when it has none.
+func relayPackets(base, channel string) int {
+	res, err := http.Get(base + "/api/channels/" + channel)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var info struct {
+		Hosts []struct {
+			Packets int `json:"packets"`
+		} `json:"hosts"`
+	}
+	if json.NewDecoder(res.Body).Decode(&info) != nil {
+		return 0
+	}
+	n := 0
+	for _, h := range info.Hosts {
+		n += h.Packets
+	}
+	return n
 }
