@@ -1,6 +1,8 @@
 package control_test
 
 import (
+	"github.com/onair-dev/onair/internal/mqtttest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,12 +24,12 @@ import (
 // error and never connects.
 func TestMutualTLS(t *testing.T) {
 	checkGoroutines(t)
-	dir := testDir(t)
+	dir := mqtttest.TestDir(t)
 	ca := newPKI(t, dir, "ca")
 	ca.issue("server", "localhost", true)
 	d1Cert, d1Key := ca.issue("d1", "d1", false)
 	ca.issue("admin", "admin", false)
-	writeFile(t, dir, "acl", []byte(strings.Join([]string{
+	mqtttest.WriteFile(t, dir, "acl", []byte(strings.Join([]string{
 		"pattern read onair/all/cmd",
 		"pattern read onair/group/+/cmd",
 		"pattern readwrite onair/%u/#",
@@ -36,15 +38,15 @@ func TestMutualTLS(t *testing.T) {
 		"topic readwrite #",
 		"",
 	}, "\n")))
-	m := startMosquitto(t, dir, strings.Join([]string{
+	m := mqtttest.Start(t, dir, strings.Join([]string{
 		"cafile ca.crt", "certfile server.crt", "keyfile server.key",
 		"require_certificate true", "use_identity_as_username true", "acl_file acl",
 	}, "\n"))
 	admin := func(o *mqtt.ClientOptions) { o.SetTLSConfig(ca.tlsConfig("admin")) }
-	obs := observe(t, m.url("ssl"), admin, "onair/#")
+	obs := observe(t, m.URL("ssl"), admin, "onair/#")
 
 	rec := newRecorder()
-	cfg := control.Config{Broker: m.url("ssl"), DeviceID: "d1", Groups: []string{"g1"}, CAFile: ca.CAFile, CertFile: d1Cert, KeyFile: d1Key}
+	cfg := control.Config{Broker: m.URL("ssl"), DeviceID: "d1", Groups: []string{"g1"}, CAFile: ca.CAFile, CertFile: d1Cert, KeyFile: d1Key}
 	c, stop := startClient(t, cfg, rec)
 	rec.waitConnected(t)
 	obs.want("onair/d1/status", "online", false)
@@ -77,7 +79,7 @@ func TestMutualTLS(t *testing.T) {
 		_ = json.Unmarshal([]byte(cmd.payload), &m)
 		_ = c.PublishReply(m.ReplyTo, []byte(`{"id":"`+m.ID+`","ok":true}`))
 	}()
-	ctlCfg := control.Config{Broker: m.url("ssl"), CAFile: ca.CAFile, CertFile: adminCert, KeyFile: adminKey, Log: testLog()}
+	ctlCfg := control.Config{Broker: m.URL("ssl"), CAFile: ca.CAFile, CertFile: adminCert, KeyFile: adminKey, Log: testLog()}
 	reply, err := control.Request(t.Context(), ctlCfg, "d1", []byte(`{"id":"m1","action":"status"}`), 5*time.Second)
 	if err != nil || string(reply) != `{"id":"m1","ok":true}` {
 		t.Fatalf("Request over mTLS: %s, %v", reply, err)
@@ -87,7 +89,7 @@ func TestMutualTLS(t *testing.T) {
 
 	t.Run("no client certificate", func(t *testing.T) {
 		rec := newRecorder()
-		cfg := control.Config{Broker: m.url("ssl"), DeviceID: "d1", CAFile: ca.CAFile}
+		cfg := control.Config{Broker: m.URL("ssl"), DeviceID: "d1", CAFile: ca.CAFile}
 		_, stop := startClient(t, cfg, rec)
 		err := rec.waitDisconnected(t)
 		t.Logf("error: %v", err)
@@ -104,7 +106,7 @@ func TestMutualTLS(t *testing.T) {
 	t.Run("unknown broker CA", func(t *testing.T) {
 		other := newPKI(t, dir, "other")
 		rec := newRecorder()
-		cfg := control.Config{Broker: m.url("ssl"), DeviceID: "d1", CAFile: other.CAFile, CertFile: d1Cert, KeyFile: d1Key}
+		cfg := control.Config{Broker: m.URL("ssl"), DeviceID: "d1", CAFile: other.CAFile, CertFile: d1Cert, KeyFile: d1Key}
 		_, stop := startClient(t, cfg, rec)
 		err := rec.waitDisconnected(t)
 		t.Logf("error: %v", err)
@@ -120,16 +122,16 @@ func TestMutualTLS(t *testing.T) {
 // Request.
 func TestPassword(t *testing.T) {
 	checkGoroutines(t)
-	dir := testDir(t)
+	dir := mqtttest.TestDir(t)
 	passwd := filepath.Join(dir, "passwd")
 	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", passwd, "board", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v\n%s", err, out)
 	}
 	must(t, chmod(passwd))
-	m := startMosquitto(t, dir, "allow_anonymous false\npassword_file passwd")
+	m := mqtttest.Start(t, dir, "allow_anonymous false\npassword_file passwd")
 
 	rec := newRecorder()
-	_, stop := startClient(t, control.Config{Broker: m.url("tcp"), DeviceID: "d1", Username: "board", Password: "s3cret"}, rec)
+	_, stop := startClient(t, control.Config{Broker: m.URL("tcp"), DeviceID: "d1", Username: "board", Password: "s3cret"}, rec)
 	rec.waitConnected(t)
 	stop()
 
@@ -140,7 +142,7 @@ func TestPassword(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
-			cfg := control.Config{Broker: m.url("tcp"), DeviceID: "d1", Username: tc.user, Password: tc.pass}
+			cfg := control.Config{Broker: m.URL("tcp"), DeviceID: "d1", Username: tc.user, Password: tc.pass}
 			_, stop := startClient(t, cfg, rec)
 			err := rec.waitDisconnected(t)
 			t.Logf("error: %v", err)
@@ -161,10 +163,10 @@ func TestWebSocket(t *testing.T) {
 	checkGoroutines(t)
 	// Mosquitto 2.0.11 exits ("Unable to start any listening sockets")
 	// when its only listener is a websockets one: a plain one comes along.
-	m := startMosquitto(t, testDir(t), fmt.Sprintf("protocol websockets\nallow_anonymous true\nlistener %d 127.0.0.1\nallow_anonymous true", freePort(t)))
-	obs := observe(t, m.url("ws")+"/mqtt", nil, "onair/#")
+	m := mqtttest.Start(t, mqtttest.TestDir(t), fmt.Sprintf("protocol websockets\nallow_anonymous true\nlistener %d 127.0.0.1\nallow_anonymous true", mqtttest.FreePort(t)))
+	obs := observe(t, m.URL("ws")+"/mqtt", nil, "onair/#")
 	rec := newRecorder()
-	c, stop := startClient(t, control.Config{Broker: m.url("ws") + "/mqtt", DeviceID: "d1"}, rec)
+	c, stop := startClient(t, control.Config{Broker: m.URL("ws") + "/mqtt", DeviceID: "d1"}, rec)
 	rec.waitConnected(t)
 	obs.want("onair/d1/status", "online", false)
 	obs.publish("onair/d1/cmd", false, "over websocket")

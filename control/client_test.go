@@ -1,6 +1,8 @@
 package control_test
 
 import (
+	"github.com/onair-dev/onair/internal/mqtttest"
+
 	"errors"
 	"net"
 	"testing"
@@ -15,17 +17,17 @@ import (
 // while connected and offline, retained, after a clean stop.
 func TestContract(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
-	obs := observe(t, m.url("tcp"), nil, "onair/#")
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
+	obs := observe(t, m.URL("tcp"), nil, "onair/#")
 	// A command published with RETAIN before the device subscribes must not
 	// be applied on every connection.
 	obs.publish("onair/d1/cmd", true, `{"id":"stale"}`)
 
 	rec := newRecorder()
-	c, stop := startClient(t, control.Config{Broker: m.url("tcp"), DeviceID: "d1", Groups: []string{"g1", "g2"}}, rec)
+	c, stop := startClient(t, control.Config{Broker: m.URL("tcp"), DeviceID: "d1", Groups: []string{"g1", "g2"}}, rec)
 	rec.waitConnected(t)
 	obs.want("onair/d1/status", "online", false)
-	if got := retained(t, m.url("tcp"), nil, "onair/d1/status"); got != "online" {
+	if got := retained(t, m.URL("tcp"), nil, "onair/d1/status"); got != "online" {
 		t.Fatalf("retained status %q, want online", got)
 	}
 
@@ -52,7 +54,7 @@ func TestContract(t *testing.T) {
 	}
 	must(t, c.PublishState([]byte(`{"state":"idle"}`)))
 	obs.want("onair/d1/state", `{"state":"idle"}`, false)
-	if got := retained(t, m.url("tcp"), nil, "onair/d1/state"); got != `{"state":"idle"}` {
+	if got := retained(t, m.URL("tcp"), nil, "onair/d1/state"); got != `{"state":"idle"}` {
 		t.Fatalf("retained state %q", got)
 	}
 	must(t, c.PublishEvent([]byte(`{"event":"mic-lost"}`)))
@@ -62,7 +64,7 @@ func TestContract(t *testing.T) {
 
 	stop()
 	obs.want("onair/d1/status", "offline", false)
-	if got := retained(t, m.url("tcp"), nil, "onair/d1/status"); got != "offline" {
+	if got := retained(t, m.URL("tcp"), nil, "onair/d1/status"); got != "offline" {
 		t.Fatalf("retained status after stop %q, want offline", got)
 	}
 	if err := c.Run(t.Context(), rec); !errors.Is(err, control.ErrRunning) {
@@ -76,9 +78,9 @@ func TestContract(t *testing.T) {
 // again and the commands still arriving.
 func TestLastWill(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
-	px := newProxy(t, m.addr())
-	obs := observe(t, m.url("tcp"), nil, "onair/d1/status")
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
+	px := newProxy(t, m.Addr())
+	obs := observe(t, m.URL("tcp"), nil, "onair/d1/status")
 	rec := newRecorder()
 	_, stop := startClient(t, control.Config{Broker: "tcp://" + px.addr(), DeviceID: "d1", KeepAlive: 2 * time.Second}, rec)
 	rec.waitConnected(t)
@@ -87,7 +89,7 @@ func TestLastWill(t *testing.T) {
 	px.pause(true) // the device stays away until resumed
 	px.cut()
 	obs.want("onair/d1/status", "offline", false)
-	if got := retained(t, m.url("tcp"), nil, "onair/d1/status"); got != "offline" {
+	if got := retained(t, m.URL("tcp"), nil, "onair/d1/status"); got != "offline" {
 		t.Fatalf("retained status after the will %q, want offline", got)
 	}
 	if err := rec.waitDisconnected(t); err == nil {
@@ -110,17 +112,17 @@ func TestLastWill(t *testing.T) {
 // down: the reply and the event, and of two states only the last.
 func TestBrokerRestart(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
 	// The device reaches the broker through a proxy held shut after the
 	// restart until the observer has subscribed, so that nothing the device
 	// sends on reconnection is published before anyone listens.
-	px := newProxy(t, m.addr())
+	px := newProxy(t, m.Addr())
 	rec := newRecorder()
 	c, stop := startClient(t, control.Config{Broker: "tcp://" + px.addr(), DeviceID: "d1", Groups: []string{"g1"}}, rec)
 	rec.waitConnected(t)
 
 	px.pause(true)
-	m.restart()
+	m.Restart()
 	if err := rec.waitDisconnected(t); err == nil {
 		t.Fatal("Disconnected(nil) after the broker stopped")
 	}
@@ -130,7 +132,7 @@ func TestBrokerRestart(t *testing.T) {
 	must(t, c.PublishState([]byte(`{"v":2}`)))
 	must(t, c.PublishTelemetry([]byte(`{"dropped":true}`)))
 
-	obs := observe(t, m.url("tcp"), nil, "onair/#")
+	obs := observe(t, m.URL("tcp"), nil, "onair/#")
 	px.pause(false)
 	rec.waitConnected(t)
 	obs.want("onair/d1/status", "online", false)
@@ -138,7 +140,7 @@ func TestBrokerRestart(t *testing.T) {
 	obs.want("onair/d1/events", `{"event":"e"}`, false)
 	obs.want("onair/d1/state", `{"v":2}`, false)
 	obs.none("onair/d1/telemetry", 100*time.Millisecond)
-	if got := retained(t, m.url("tcp"), nil, "onair/d1/state"); got != `{"v":2}` {
+	if got := retained(t, m.URL("tcp"), nil, "onair/d1/state"); got != `{"v":2}` {
 		t.Fatalf("retained state %q", got)
 	}
 	for _, topic := range []string{"onair/d1/cmd", "onair/all/cmd", "onair/group/g1/cmd"} {
@@ -156,9 +158,9 @@ func TestBrokerRestart(t *testing.T) {
 // Client's.
 func TestInFlightResent(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
-	px := newProxy(t, m.addr())
-	obs := observe(t, m.url("tcp"), nil, "onair/d1/events")
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
+	px := newProxy(t, m.Addr())
+	obs := observe(t, m.URL("tcp"), nil, "onair/d1/events")
 	rec := newRecorder()
 	c, stop := startClient(t, control.Config{Broker: "tcp://" + px.addr(), DeviceID: "d1"}, rec)
 	rec.waitConnected(t)
@@ -178,14 +180,14 @@ func TestInFlightResent(t *testing.T) {
 // while the device is away is delivered when it comes back.
 func TestQueuedCommands(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
-	cfg := control.Config{Broker: m.url("tcp"), DeviceID: "d1"}
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
+	cfg := control.Config{Broker: m.URL("tcp"), DeviceID: "d1"}
 	rec := newRecorder()
 	_, stop := startClient(t, cfg, rec)
 	rec.waitConnected(t)
 	stop()
 
-	obs := observe(t, m.url("tcp"), nil)
+	obs := observe(t, m.URL("tcp"), nil)
 	obs.publish("onair/d1/cmd", false, `{"id":"queued"}`)
 	rec2 := newRecorder()
 	_, stop2 := startClient(t, cfg, rec2)

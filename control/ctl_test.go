@@ -1,6 +1,8 @@
 package control_test
 
 import (
+	"github.com/onair-dev/onair/internal/mqtttest"
+
 	"encoding/json"
 	"errors"
 	"strings"
@@ -61,9 +63,9 @@ func startFakeDevice(t *testing.T, broker, id string) *fakeDevice {
 // ErrTimeout in about the timeout.
 func TestRequest(t *testing.T) {
 	checkGoroutines(t)
-	m := startMosquitto(t, testDir(t), "allow_anonymous true")
-	dev := startFakeDevice(t, m.url("tcp"), "d1")
-	cfg := control.Config{Broker: m.url("tcp"), Log: testLog()}
+	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
+	dev := startFakeDevice(t, m.URL("tcp"), "d1")
+	cfg := control.Config{Broker: m.URL("tcp"), Log: testLog()}
 
 	start := time.Now()
 	reply, err := control.Request(t.Context(), cfg, "d1", []byte(`{"id":"c-17","action":"status","reply_to":"ignored"}`), 5*time.Second)
@@ -114,7 +116,7 @@ func TestRequest(t *testing.T) {
 // not a timeout.
 func TestRequestNoBroker(t *testing.T) {
 	checkGoroutines(t)
-	cfg := control.Config{Broker: "tcp://127.0.0.1:" + itoa(freePort(t)), Log: testLog()}
+	cfg := control.Config{Broker: "tcp://127.0.0.1:" + itoa(mqtttest.FreePort(t)), Log: testLog()}
 	_, err := control.Request(t.Context(), cfg, "d1", []byte(`{}`), time.Second)
 	if err == nil || errors.Is(err, control.ErrTimeout) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("error %v, want connection refused", err)

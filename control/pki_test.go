@@ -1,6 +1,8 @@
 package control_test
 
 import (
+	"github.com/onair-dev/onair/internal/mqtttest"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -47,7 +49,7 @@ func newPKI(t *testing.T, dir, name string) *pki {
 		t.Fatal(err)
 	}
 	p := &pki{t: t, dir: dir, cert: cert, key: key}
-	p.CAFile = writeFile(t, dir, name+".crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	p.CAFile = mqtttest.WriteFile(t, dir, name+".crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	return p
 }
 
@@ -87,8 +89,8 @@ func (p *pki) issue(name, cn string, server bool) (certFile, keyFile string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	certFile = writeFile(p.t, p.dir, name+".crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	keyFile = writeFile(p.t, p.dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+	certFile = mqtttest.WriteFile(p.t, p.dir, name+".crt", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	keyFile = mqtttest.WriteFile(p.t, p.dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 	return certFile, keyFile
 }
 

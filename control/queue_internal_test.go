@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
-	"time"
 )
 
 // TestPendingWhileDisconnected: without a connection QoS 1 messages wait
@@ -47,20 +46,5 @@ func TestPendingWhileDisconnected(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[onair/d1/events=e onair/d1/reply=r onair/d1/state=s2]" {
 		t.Errorf("pending %v", got)
-	}
-}
-
-// TestBackoff: waits double from min to max, each drawn from [d/2, d].
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, 800*time.Millisecond)
-	for i, d := range []time.Duration{100, 200, 400, 800, 800} {
-		d *= time.Millisecond
-		if w := b.next(); w < d/2 || w > d {
-			t.Errorf("wait %d: %s, want [%s, %s]", i, w, d/2, d)
-		}
-	}
-	b.reset()
-	if w := b.next(); w > 100*time.Millisecond {
-		t.Errorf("after reset: %s", w)
 	}
 }

@@ -1,6 +1,8 @@
 package control
 
 import (
+	"github.com/onair-dev/onair/internal/backoff"
+
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +57,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	if !c.ran.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	bo := newBackoff(c.s.cfg.RetryMin, c.s.cfg.RetryMax)
+	bo := backoff.New(c.s.cfg.RetryMin, c.s.cfg.RetryMax)
 	for {
 		since, err := c.runOnce(ctx, h)
 		if ctx.Err() != nil {
@@ -63,11 +65,11 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		}
 		h.Disconnected(err)
 		if !since.IsZero() && time.Since(since) >= stableAfter {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		c.log.Warn("mqtt: disconnected", "broker", c.s.broker.Redacted(), "error", err, "retry_in", wait.Round(time.Millisecond))
-		if !sleep(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onair-dev/onair/audio"
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/backoff"
 )
 
 // probeInterval is how often a host on its fallback input, or without
@@ -119,7 +120,7 @@ func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 		src, fallback, err := c.open()
 		if err != nil {
 			c.setLost(true, err)
-			if !sleep(ctx, probeInterval) {
+			if !backoff.Sleep(ctx, probeInterval) {
 				break
 			}
 			continue
@@ -132,7 +133,7 @@ func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 		}
 		if err != nil {
 			c.setLost(true, err)
-			if !sleep(ctx, time.Second) {
+			if !backoff.Sleep(ctx, time.Second) {
 				break
 			}
 		}
@@ -168,24 +169,12 @@ func (c *capture) runSource(ctx context.Context, src audio.Source, fallback bool
 // probe tries the configured input every probeInterval and calls back
 // once it opens.
 func (c *capture) probe(ctx context.Context, found func()) {
-	for sleep(ctx, probeInterval) {
+	for backoff.Sleep(ctx, probeInterval) {
 		src, err := audio.OpenSource(c.cfg.Audio.Input, c.format(), slog.New(slog.DiscardHandler))
 		if err == nil {
 			_ = src.Close()
 			found()
 			return
 		}
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -1,6 +1,8 @@
 package uplink
 
 import (
+	"github.com/onair-dev/onair/internal/backoff"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -157,7 +159,7 @@ func (c *client) run(ctx context.Context) error {
 	if c.ownHTTP {
 		defer c.http.hc.CloseIdleConnections()
 	}
-	bo := newBackoff(c.cfg.RetryMin, c.cfg.RetryMax)
+	bo := backoff.New(c.cfg.RetryMin, c.cfg.RetryMax)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.update(func(s *status) { s.Reconnects++ })
@@ -174,14 +176,14 @@ func (c *client) run(ctx context.Context) error {
 			return err
 		}
 		if connectedFor >= stableAfter {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		if ra := retryAfter(err); ra > 0 {
 			wait = min(ra, maxRetryAfter)
 		}
 		c.log.Warn("session failed, retrying", "err", err, "in", wait.Round(time.Millisecond), "attempt", attempt+1)
-		if !sleep(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			c.step(inStopped, nil)
 			return nil
 		}

@@ -171,9 +171,14 @@ func (s *session) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
-	// The POST is not cut short when ctx ends: a server may already have
-	// created the resource, which must then be DELETEd, not left behind.
-	res, err := s.c.http.postOffer(context.WithoutCancel(ctx), local.SDP)
+	// When ctx ends, the POST gets a short grace instead of being cut at
+	// once: a server may already have created the resource, which must
+	// then be DELETEd, not left behind.
+	postCtx, cancelPost := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPost()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(deleteTimeout, cancelPost) })
+	defer stopGrace()
+	res, err := s.c.http.postOffer(postCtx, local.SDP)
 	if err != nil {
 		return err
 	}

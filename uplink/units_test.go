@@ -49,32 +49,6 @@ func TestStateString(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second)
-	b.rand = func(n int64) int64 { return n - 1 } // top of the jitter range
-	var got []time.Duration
-	for range 6 {
-		got = append(got, b.next())
-	}
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for i := range want {
-		if got[i] != want[i]*time.Millisecond {
-			t.Fatalf("waits %v, want %v ms", got, want)
-		}
-	}
-	b.reset()
-	b.rand = func(int64) int64 { return 0 } // bottom of the jitter range
-	if d := b.next(); d != 50*time.Millisecond {
-		t.Errorf("after reset: %s, want 50ms", d)
-	}
-	real := newBackoff(time.Second, 4*time.Second)
-	for range 20 {
-		if d := real.next(); d < 500*time.Millisecond || d > 4*time.Second {
-			t.Fatalf("wait %s out of bounds", d)
-		}
-	}
-}
-
 func TestRTTFromReport(t *testing.T) {
 	sr := time.Now()
 	lsr := ntpMiddle(sr)
