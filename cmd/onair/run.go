@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,47 +55,83 @@ leaves the channel cleanly.`,
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 		for {
-			ctx, stop := context.WithCancel(cmd.Context())
+			reloads := make(chan *config.Config)
 			done := make(chan error, 1)
-			go func(cfg *config.Config, log *slog.Logger) { done <- runDaemon(ctx, cfg, log, notify) }(cfg, log)
-			next, err := waitReload(cmd.Context(), hup, done, cfg, load, notify, log)
-			stop()
-			if next == nil {
+			go func(cfg *config.Config, log *slog.Logger) {
+				done <- runDaemon(cmd.Context(), cfg, log, notify, reloads)
+			}(cfg, log)
+			err := forwardReloads(hup, done, reloads, &cfg, load, notify, log)
+			var restart *restartError
+			if !errors.As(err, &restart) {
 				return err
 			}
-			<-done
-			cfg, log = next, newLogger(next.Log, stderr)
+			cfg, log = restart.cfg, newLogger(restart.cfg.Log, stderr)
 		}
 	}
 	return cmd
 }
 
-// waitReload waits for the daemon to end, or for a SIGHUP that brings a
-// valid, changed configuration: then it returns that configuration for the
-// daemon to be rebuilt with. A configuration that does not load is logged
-// and the running one kept.
-func waitReload(ctx context.Context, hup <-chan os.Signal, done <-chan error, cur *config.Config,
-	load func() (*config.Config, error), notify *systemd.Notifier, log *slog.Logger) (*config.Config, error) {
+// restartError ends runDaemon when a reloaded configuration changes
+// what only a restart of every component can apply.
+type restartError struct{ cfg *config.Config }
+
+func (e *restartError) Error() string { return "restart with the reloaded configuration" }
+
+// forwardReloads waits for the daemon to end, and on every SIGHUP loads the
+// configuration again and hands a valid, changed one to the daemon. A
+// configuration that does not load is logged and the running one kept.
+func forwardReloads(hup <-chan os.Signal, done <-chan error, reloads chan<- *config.Config, cur **config.Config,
+	load func() (*config.Config, error), notify *systemd.Notifier, log *slog.Logger) error {
 	for {
 		select {
 		case err := <-done:
-			return nil, err
+			return err
 		case <-hup:
 			_ = notify.Reloading()
 			next, err := load()
 			switch {
 			case err != nil:
 				log.Error("reload: the configuration does not load; keeping the running one", "error", err)
-			case reflect.DeepEqual(next, cur):
+				_ = notify.Ready()
+			case reflect.DeepEqual(next, *cur):
 				log.Info("reload: configuration unchanged")
+				_ = notify.Ready()
 			default:
-				log.Info("reload: configuration changed; restarting the components")
-				return next, nil
+				select {
+				case reloads <- next:
+					*cur = next
+				case err := <-done:
+					return err
+				}
 			}
-			_ = notify.Ready()
 		}
 	}
 }
+
+// agentOnly reports whether a and b differ only in what the device agent
+// alone uses (audio, opus, uplink, autojoin, telemetry interval, and webrtc
+// when the relay is off): then a reload rebuilds the agent and keeps the
+// broker, the relay and the MQTT connection.
+func agentOnly(a, b *config.Config) bool {
+	strip := func(c *config.Config) config.Config {
+		x := *c
+		x.Audio, x.Opus, x.Uplink = config.Audio{}, config.Opus{}, config.Uplink{}
+		x.Device.Autojoin, x.MQTT.TelemetryInterval = false, 0
+		if !c.Relay.Enabled {
+			x.WebRTC = config.WebRTC{}
+		}
+		return x
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
+}
+
+// agentHandler passes the MQTT client's calls to the current agent, so
+// that a reload can replace the agent under a running client.
+type agentHandler struct{ cur atomic.Pointer[device.Agent] }
+
+func (h *agentHandler) Command(topic string, payload []byte) { h.cur.Load().Command(topic, payload) }
+func (h *agentHandler) Connected()                           { h.cur.Load().Connected() }
+func (h *agentHandler) Disconnected(err error)               { h.cur.Load().Disconnected(err) }
 
 // deviceID is device.id, else the host name.
 func deviceID(cfg *config.Config) (string, error) {
@@ -123,7 +160,7 @@ func brokerURL(cfg *config.Config, embedded string) string {
 // runDaemon runs `onair run` until ctx ends, then leaves the channel
 // (DELETE), publishes offline and stops the embedded servers, in that
 // order, within a few seconds.
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify *systemd.Notifier) error {
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify *systemd.Notifier, reloads <-chan *config.Config) error {
 	id, err := deviceID(cfg)
 	if err != nil {
 		return err
@@ -170,45 +207,90 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify
 		return &config.Error{Key: "mqtt", Err: err}
 	}
 	heartbeat := &device.Heartbeat{}
-	agent, err := device.NewAgent(device.AgentConfig{
-		DeviceID: id, Version: Version, StateDir: dir, Config: cfg,
-		Publisher:         mqttPublisher{client, notify},
-		Heartbeat:         heartbeat,
-		Autojoin:          autojoin(cfg),
-		TelemetryInterval: cfg.MQTT.TelemetryInterval,
-		TokenFor:          selfTokens(cfg, secret),
-		Log:               log,
-	})
+	newAgent := func(cfg *config.Config) (*device.Agent, error) {
+		return device.NewAgent(device.AgentConfig{
+			DeviceID: id, Version: Version, StateDir: dir, Config: cfg,
+			Publisher:         mqttPublisher{client, notify},
+			Heartbeat:         heartbeat,
+			Autojoin:          autojoin(cfg),
+			TelemetryInterval: cfg.MQTT.TelemetryInterval,
+			TokenFor:          selfTokens(cfg, secret),
+			Log:               log,
+		})
+	}
+	agent, err := newAgent(cfg)
 	if err != nil {
 		return err
 	}
+	handler := &agentHandler{}
+	handler.cur.Store(agent)
 	// The MQTT client outlives the agent (its last state) and stops before
 	// the embedded broker (its offline status).
 	mqttCtx, stopMQTT := context.WithCancel(gctx)
 	defer stopMQTT()
 	mqttDone := make(chan error, 1)
-	go func() { mqttDone <- client.Run(mqttCtx, agent) }()
+	go func() { mqttDone <- client.Run(mqttCtx, handler) }()
 
 	if cfg.Relay.Enabled {
 		log.Info("listen page", "url", listenURL(cfg, secret))
 	}
 	log.Info("onair running", "device", id, "broker", brokerURL(cfg, embedded), "relay", cfg.Relay.Enabled,
 		"state_dir", dir, "version", Version)
-	agentCtx, stopAgent := context.WithCancel(ctx)
-	defer stopAgent()
+	// agentStops holds the cancel of every agent started; all run at return.
 	agentErr := make(chan error, 1)
-	go func() { agentErr <- agent.Run(agentCtx) }()
+	var agentStops []context.CancelFunc
+	defer func() {
+		for _, stop := range agentStops {
+			stop()
+		}
+	}()
+	startAgent := func(a *device.Agent) {
+		actx, stop := context.WithCancel(ctx)
+		agentStops = append(agentStops, stop)
+		go func() { agentErr <- a.Run(actx) }()
+	}
+	stopAgent := func() { agentStops[len(agentStops)-1]() }
+	startAgent(agent)
 	_ = notify.Ready()
+	wdCtx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
 	go func() {
 		maxAge := max(notify.WatchdogTimeout()/2, 2*time.Second)
-		_ = notify.Watchdog(agentCtx, func() bool { return heartbeat.Alive(maxAge) })
+		_ = notify.Watchdog(wdCtx, func() bool { return heartbeat.Alive(maxAge) })
 	}()
-	select {
-	case err = <-agentErr:
-	case <-gctx.Done():
-		// a server failed: leave, then report it
-		stopAgent()
-		err = <-agentErr
+	for done := false; !done; {
+		select {
+		case err = <-agentErr:
+			done = true
+		case <-gctx.Done():
+			// a server failed: leave, then report it
+			stopAgent()
+			err = <-agentErr
+			done = true
+		case next := <-reloads:
+			if !agentOnly(cfg, next) {
+				stopAgent()
+				if err = <-agentErr; err == nil {
+					err = &restartError{next}
+				}
+				done = true
+				break
+			}
+			// Only the agent's sections changed: rebuild the agent (it
+			// leaves and rejoins from its desired state), keep the rest.
+			log.Info("reload: rebuilding the device agent only")
+			stopAgent()
+			<-agentErr
+			cfg = next
+			if agent, err = newAgent(cfg); err != nil {
+				done = true
+				break
+			}
+			handler.cur.Store(agent)
+			startAgent(agent)
+			agent.Connected()
+			_ = notify.Ready()
+		}
 	}
 	_ = notify.Stopping()
 	stopMQTT()
