@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"github.com/onair-dev/onair/internal/leaktest"
+
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,7 +18,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,24 +35,8 @@ func testLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// checkGoroutines registers, as the test's first cleanup (so it runs last),
-// a check that the number of goroutines returns to what it is now.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", base, runtime.NumGoroutine(), buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines checks that the test leaves no goroutine behind.
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 // startBroker runs a Broker of cfg until the test ends and checks that Run
 // returns nil promptly.

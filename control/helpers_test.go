@@ -1,11 +1,12 @@
 package control_test
 
 import (
+	"github.com/onair-dev/onair/internal/leaktest"
+
 	"context"
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,28 +28,8 @@ func testLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// checkGoroutines registers, as the test's first cleanup (so it runs last),
-// a check that the number of goroutines returns to what it is now.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= base {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", base, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines checks that the test leaves no goroutine behind.
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 // recorder is a control.Handler that records what it is told.
 type recorder struct {

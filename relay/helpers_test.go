@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"github.com/onair-dev/onair/internal/leaktest"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -90,23 +92,7 @@ func checkGoroutines(t *testing.T) {
 }
 
 // waitGoroutines waits until at most base goroutines run.
-func waitGoroutines(t *testing.T, base int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutine leak: %d before, %d after\n%s", base, n, buf)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func waitGoroutines(t *testing.T, base int, timeout time.Duration) { leaktest.Wait(t, base, timeout) }
 
 // host is a real onair WHIP publisher fed by an audio pipeline.
 type host struct {

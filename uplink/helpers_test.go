@@ -1,12 +1,13 @@
 package uplink_test
 
 import (
+	"github.com/onair-dev/onair/internal/leaktest"
+
 	"context"
 	"errors"
 	"log/slog"
 	"math"
 	"os"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -16,28 +17,8 @@ import (
 	"github.com/onair-dev/onair/uplink"
 )
 
-// checkGoroutines registers, as the test's first cleanup (so it runs last),
-// a check that the number of goroutines returns to what it is now.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= base {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", base, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines checks that the test leaves no goroutine behind.
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 // newServer starts a whiptest server closed at the end of the test.
 func newServer(t *testing.T) *whiptest.Server {
