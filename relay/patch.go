@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+
 	"io"
 	"net/http"
 
@@ -23,7 +25,7 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 			"a patch needs If-Match: the session's entity-tag, or * for an ice restart"))
 		return
 	}
-	frag := parseFrag(body)
+	frag := sdpfrag.Parse(body)
 
 	s.op.Lock()
 	defer s.op.Unlock()
@@ -42,15 +44,15 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 		writeError(w, errorf(http.StatusPreconditionFailed, codePrecondition, "If-Match %s does not match the session's entity-tag", ifMatch))
 		return
 	}
-	if frag.ufrag != "" && frag.ufrag != ufrag {
+	if frag.Ufrag != "" && frag.Ufrag != ufrag {
 		writeError(w, errorf(http.StatusUnprocessableEntity, codeUnprocessable,
 			"the fragment's ice-ufrag is not the session's; an ice restart needs If-Match: *"))
 		return
 	}
-	for _, c := range frag.candidates {
+	for _, c := range frag.Candidates {
 		init := webrtc.ICECandidateInit{Candidate: "candidate:" + c}
-		if frag.mid != "" {
-			mid := frag.mid
+		if frag.Mid != "" {
+			mid := frag.Mid
 			init.SDPMid = &mid
 		} else {
 			var first uint16
@@ -61,7 +63,7 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 			return
 		}
 	}
-	s.log.Debug("candidates trickled", "n", len(frag.candidates))
+	s.log.Debug("candidates trickled", "n", len(frag.Candidates))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -70,8 +72,8 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 // offer, which makes pion restart its ICE agent, and the new answer's ICE
 // attributes are returned as an SDP fragment. The rest of the
 // negotiation is unchanged. s.op is held.
-func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session, offer string, frag iceFrag) {
-	next, err := restartOffer(offer, frag)
+func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session, offer string, frag sdpfrag.Frag) {
+	next, err := sdpfrag.Restart(offer, frag)
 	if err != nil {
 		writeError(w, errorf(http.StatusBadRequest, codeInvalidSDP, "%s", err))
 		return
@@ -85,15 +87,17 @@ func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session,
 		writeError(w, errorf(http.StatusUnprocessableEntity, codeUnprocessable, "cannot answer the ice restart: %s", err))
 		return
 	}
-	local := parseFrag(answer)
+	// The relay's own gathering is complete: the fragment says so.
+	local := sdpfrag.Parse(answer)
+	local.End = true
 	etag := newETag()
 	s.mu.Lock()
-	s.offer, s.ufrag, s.etag = next, frag.ufrag, etag
+	s.offer, s.ufrag, s.etag = next, frag.Ufrag, etag
 	s.mu.Unlock()
-	s.log.Info("ice restarted", "remote_ufrag", frag.ufrag, "local_ufrag", local.ufrag)
+	s.log.Info("ice restarted", "remote_ufrag", frag.Ufrag, "local_ufrag", local.Ufrag)
 	r.writeLinks(w)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Content-Type", contentTypeSDPFrag)
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, local.render())
+	_, _ = io.WriteString(w, local.String())
 }

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+
 	"net/http"
 	"strings"
 	"testing"
@@ -26,7 +28,7 @@ func only(t *testing.T, tr *testRelay) *session {
 
 // localUfrag returns the ICE ufrag of the relay's current answer.
 func localUfrag(s *session) string {
-	return parseFrag(s.pc.LocalDescription().SDP).ufrag
+	return sdpfrag.Parse(s.pc.LocalDescription().SDP).Ufrag
 }
 
 // TestICERestartFromPublisher: onair's publisher restarts ICE by PATCH

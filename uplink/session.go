@@ -1,6 +1,9 @@
 package uplink
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+	"strings"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -50,7 +53,7 @@ type session struct {
 	pc      *webrtc.PeerConnection
 	servers []ICEServer
 	res     *resource       // nil until the POST succeeded
-	local   iceParams       // our ICE parameters as last sent to the server
+	local   sdpfrag.Frag    // our ICE parameters as last sent to the server
 	sent    map[string]bool // candidates the server has (offer, restart, trickle)
 	patchOK bool            // PATCH not refused yet (RFC 9725 §4.3.1)
 	newICE  bool            // the 201 brought ICE servers the PeerConnection lacked
@@ -167,7 +170,7 @@ func (s *session) start(ctx context.Context) error {
 	}
 	s.waitGathering(ctx)
 	local := s.pc.LocalDescription()
-	params, err := iceFromSDP(local.SDP)
+	params, err := sdpfrag.FromSDP(local.SDP)
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
@@ -220,9 +223,9 @@ func (s *session) applyLinks(links []ICEServer) bool {
 }
 
 // setLocal records what the server now knows of our ICE parameters.
-func (s *session) setLocal(params iceParams) {
+func (s *session) setLocal(params sdpfrag.Frag) {
 	s.local = params
-	for _, c := range params.candidates {
+	for _, c := range params.Candidates {
 		s.sent[c] = true
 	}
 }
@@ -273,4 +276,10 @@ func (s *session) close(ctx context.Context) {
 		}
 	}
 	s.c.role.ended(s)
+}
+
+// candidateValue returns a candidate string without its "candidate:" prefix,
+// the form used in SDP attribute values.
+func candidateValue(c string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(c, "a="), "candidate:")
 }

@@ -1,6 +1,8 @@
 package uplink
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+
 	"context"
 	"fmt"
 	"time"
@@ -117,19 +119,19 @@ func (s *session) restartICE(ctx context.Context) error {
 		return fmt.Errorf("set offer: %w", err)
 	}
 	s.waitGathering(ctx)
-	local, err := iceFromSDP(s.pc.LocalDescription().SDP)
+	local, err := sdpfrag.FromSDP(s.pc.LocalDescription().SDP)
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
-	body, etag, err := s.c.http.patch(ctx, s.res.location, "*", sdpFrag(local))
+	body, etag, err := s.c.http.patch(ctx, s.res.location, "*", local.String())
 	if err != nil {
 		if isPatchRefused(err) {
 			s.patchOK = false
 		}
 		return err
 	}
-	remote := parseSDPFrag(body)
-	answer, err := restartedAnswer(s.res.answer, remote)
+	remote := sdpfrag.Parse(body)
+	answer, err := sdpfrag.Restart(s.res.answer, remote)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
@@ -141,7 +143,7 @@ func (s *session) restartICE(ctx context.Context) error {
 		s.res.etag = etag
 	}
 	s.setLocal(local)
-	s.log.Info("ice restarted", "ufrag", local.ufrag, "remote_candidates", len(remote.candidates))
+	s.log.Info("ice restarted", "ufrag", local.Ufrag, "remote_candidates", len(remote.Candidates))
 	return nil
 }
 
@@ -154,7 +156,8 @@ func (s *session) trickle(ctx context.Context, cand string) {
 		return
 	}
 	s.sent[cand] = true
-	frag := sdpFrag(iceParams{ufrag: s.local.ufrag, pwd: s.local.pwd, mid: s.local.mid, candidates: []string{cand}})
+	frag := sdpfrag.Frag{Ufrag: s.local.Ufrag, Pwd: s.local.Pwd, Media: s.local.Media, Mid: s.local.Mid,
+		Candidates: []string{cand}}.String()
 	_, etag, err := s.c.http.patch(ctx, s.res.location, s.res.etag, frag)
 	switch {
 	case isPatchRefused(err):

@@ -81,51 +81,6 @@ func TestStatsReport(t *testing.T) {
 	}
 }
 
-const testAnswer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
-	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n" +
-	"a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\na=end-of-candidates\r\na=rtpmap:111 opus/48000/2\r\n"
-
-func TestSDPFrag(t *testing.T) {
-	p := iceParams{ufrag: "uf", pwd: "pw", mid: "0", candidates: []string{"1 1 udp 1 127.0.0.1 9 typ host"}, end: true}
-	frag := sdpFrag(p)
-	if !strings.Contains(frag, "a=ice-ufrag:uf\r\n") || !strings.Contains(frag, "m=audio 9") ||
-		!strings.Contains(frag, "a=mid:0\r\na=candidate:1 1 udp") || !strings.HasSuffix(frag, "a=end-of-candidates\r\n") {
-		t.Errorf("frag %q", frag)
-	}
-	if got := parseSDPFrag(frag); got.ufrag != "uf" || got.pwd != "pw" || got.mid != "0" || len(got.candidates) != 1 || !got.end {
-		t.Errorf("round trip %+v", got)
-	}
-	local, err := iceFromSDP(testAnswer)
-	if err != nil || local.ufrag != "old" || local.pwd != "oldpwd" || local.mid != "0" || len(local.candidates) != 1 {
-		t.Errorf("iceFromSDP %+v %v", local, err)
-	}
-	if _, err := iceFromSDP("v=0\r\n"); err == nil {
-		t.Error("iceFromSDP of a bad sdp")
-	}
-}
-
-func TestRestartedAnswer(t *testing.T) {
-	p := parseSDPFrag("a=ice-lite\r\na=ice-ufrag:new\r\na=ice-pwd:newpwd\r\n" +
-		"a=candidate:2 1 udp 2130706431 127.0.0.1 6000 typ host\r\na=end-of-candidates\r\n")
-	got, err := restartedAnswer(testAnswer, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"a=ice-lite", "a=ice-ufrag:new", "a=ice-pwd:newpwd", "127.0.0.1 6000", "a=end-of-candidates", "a=rtpmap:111"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("answer lacks %q:\n%s", want, got)
-		}
-	}
-	for _, old := range []string{"ice-ufrag:old", "5000"} {
-		if strings.Contains(got, old) {
-			t.Errorf("answer still has %q", old)
-		}
-	}
-	if _, err := restartedAnswer(testAnswer, iceParams{}); err == nil {
-		t.Error("restart without credentials accepted")
-	}
-}
-
 func TestNewPublisherValidates(t *testing.T) {
 	for _, cfg := range []PublisherConfig{
 		{URL: ""},

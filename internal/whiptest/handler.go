@@ -1,6 +1,8 @@
 package whiptest
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+
 	"fmt"
 	"io"
 	"net/http"
@@ -224,12 +226,12 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	sess.op.Lock()
 	defer sess.op.Unlock()
-	frag := parseFrag(body)
+	frag := sdpfrag.Parse(body)
 	ifMatch := r.Header.Get("If-Match")
 	s.mu.Lock()
 	etag, ufrag := sess.etag, sess.remoteUfrag
 	s.mu.Unlock()
-	if ifMatch == "*" || (frag.ufrag != "" && frag.ufrag != ufrag) {
+	if ifMatch == "*" || (frag.Ufrag != "" && frag.Ufrag != ufrag) {
 		answer, err := s.restart(sess, frag)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -1,6 +1,8 @@
 package whiptest
 
 import (
+	"github.com/onair-dev/onair/internal/sdpfrag"
+
 	"fmt"
 	"sync"
 	"time"
@@ -95,7 +97,7 @@ func (s *Server) answer(sess *session, offer string) (string, error) {
 		return "", err
 	}
 	sess.offer = offer
-	sess.remoteUfrag = parseFrag(offer).ufrag
+	sess.remoteUfrag = sdpfrag.Parse(offer).Ufrag
 	return local, nil
 }
 
@@ -119,14 +121,14 @@ func answerAndGather(pc *webrtc.PeerConnection) (string, error) {
 // restart performs an ICE restart with the client's new ICE parameters:
 // the previous offer with them applied is set as a new remote offer, and the
 // new answer's ICE attributes are returned as an sdpfrag (RFC 9725 §4.3.2).
-func (s *Server) restart(sess *session, f frag) (string, error) {
-	if f.ufrag == "" || f.pwd == "" {
-		return "", fmt.Errorf("ice restart without ice-ufrag/ice-pwd")
-	}
+func (s *Server) restart(sess *session, f sdpfrag.Frag) (string, error) {
 	s.mu.Lock()
 	prev := sess.offer
 	s.mu.Unlock()
-	offer := rewriteICE(prev, f)
+	offer, err := sdpfrag.Restart(prev, f)
+	if err != nil {
+		return "", err
+	}
 	if err := sess.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("set restart offer: %w", err)
 	}
@@ -136,17 +138,19 @@ func (s *Server) restart(sess *session, f frag) (string, error) {
 	}
 	s.mu.Lock()
 	sess.offer = offer
-	sess.remoteUfrag = f.ufrag
+	sess.remoteUfrag = f.Ufrag
 	s.mu.Unlock()
-	return parseFrag(local).render(), nil
+	answer := sdpfrag.Parse(local)
+	answer.End = true
+	return answer.String(), nil
 }
 
 // addCandidates adds trickled candidates (RFC 8840).
-func (sess *session) addCandidates(f frag) error {
-	for _, c := range f.candidates {
+func (sess *session) addCandidates(f sdpfrag.Frag) error {
+	for _, c := range f.Candidates {
 		init := webrtc.ICECandidateInit{Candidate: "candidate:" + c}
-		if f.mid != "" {
-			mid := f.mid
+		if f.Mid != "" {
+			mid := f.Mid
 			init.SDPMid = &mid
 		} else {
 			var idx uint16
