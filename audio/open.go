@@ -48,42 +48,10 @@ func openSource(spec string, want Format, log *slog.Logger) (Source, error) {
 		}
 		return src, nil
 	default:
-		return openDevice(spec, want, log)
+		return openDevice(spec, directionInput, func(dev *portaudio.DeviceInfo) (Source, error) {
+			return openCapture(dev, want, log)
+		})
 	}
-}
-
-// openDevice finds the PortAudio input named by spec and opens it. The
-// returned source holds one PortAudio initialisation, released by Close.
-func openDevice(spec string, want Format, log *slog.Logger) (Source, error) {
-	paMu.Lock()
-	defer paMu.Unlock()
-	if err := initPortAudio(); err != nil {
-		return nil, fmt.Errorf("audio: open input %q: initialize portaudio: %w", spec, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = portaudio.Terminate()
-		}
-	}()
-	devs, err := portaudio.Devices()
-	if err != nil {
-		return nil, fmt.Errorf("audio: open input %q: list devices: %w", spec, err)
-	}
-	defIdx := -1
-	if d, err := portaudio.DefaultInputDevice(); err == nil {
-		defIdx = d.Index
-	}
-	dev, err := findInput(spec, devs, defIdx)
-	if err != nil {
-		return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
-	}
-	src, err := openCapture(dev, want, log)
-	if err != nil {
-		return nil, fmt.Errorf("audio: open input %q: %w", spec, err)
-	}
-	ok = true
-	return src, nil
 }
 
 // findInput picks the input device for spec among devs (see findDevice).

@@ -81,35 +81,9 @@ func OpenOutput(spec string, want Format, log *slog.Logger) (Output, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("output", spec)
-	paMu.Lock()
-	defer paMu.Unlock()
-	if err := initPortAudio(); err != nil {
-		return nil, fmt.Errorf("audio: open output %q: initialize portaudio: %w", spec, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = portaudio.Terminate()
-		}
-	}()
-	devs, err := portaudio.Devices()
-	if err != nil {
-		return nil, fmt.Errorf("audio: open output %q: list devices: %w", spec, err)
-	}
-	defIdx := -1
-	if d, err := portaudio.DefaultOutputDevice(); err == nil {
-		defIdx = d.Index
-	}
-	dev, err := findDevice(spec, devs, defIdx, directionOutput)
-	if err != nil {
-		return nil, fmt.Errorf("audio: open output %q: %w", spec, err)
-	}
-	out, err := openPlayback(dev, want, log)
-	if err != nil {
-		return nil, fmt.Errorf("audio: open output %q: %w", spec, err)
-	}
-	ok = true
-	return out, nil
+	return openDevice(spec, directionOutput, func(dev *portaudio.DeviceInfo) (Output, error) {
+		return openPlayback(dev, want, log)
+	})
 }
 
 // playbackStream is the part of a blocking *portaudio.Stream an output

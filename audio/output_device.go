@@ -101,3 +101,46 @@ func deviceList(devs []*portaudio.DeviceInfo, dir direction) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// openDevice initialises PortAudio, finds the device for spec in direction
+// dir and opens it with open. What open returns keeps the PortAudio
+// initialisation (its Close terminates it); on any error it is undone.
+func openDevice[T any](spec string, dir direction, open func(*portaudio.DeviceInfo) (T, error)) (T, error) {
+	var zero T
+	fail := func(what string, err error) (T, error) {
+		return zero, fmt.Errorf("audio: open %s %q: %s%w", dir, spec, what, err)
+	}
+	paMu.Lock()
+	defer paMu.Unlock()
+	if err := initPortAudio(); err != nil {
+		return fail("initialize portaudio: ", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = portaudio.Terminate()
+		}
+	}()
+	devs, err := portaudio.Devices()
+	if err != nil {
+		return fail("list devices: ", err)
+	}
+	defIdx := -1
+	def := portaudio.DefaultOutputDevice
+	if dir == directionInput {
+		def = portaudio.DefaultInputDevice
+	}
+	if d, err := def(); err == nil {
+		defIdx = d.Index
+	}
+	dev, err := findDevice(spec, devs, defIdx, dir)
+	if err != nil {
+		return fail("", err)
+	}
+	v, err := open(dev)
+	if err != nil {
+		return fail("", err)
+	}
+	ok = true
+	return v, nil
+}
