@@ -2,54 +2,15 @@ package relay
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/transport/v5"
-	"github.com/pion/transport/v5/stdnet"
-
+	"github.com/onair-dev/onair/internal/nettest"
 	"github.com/onair-dev/onair/internal/wheptest"
 	"github.com/onair-dev/onair/token"
 )
-
-// freezeNet is the system network whose UDP sockets drop everything while
-// frozen: a client that vanishes without a word.
-type freezeNet struct {
-	*stdnet.Net
-	frozen *atomic.Bool
-}
-
-func (n *freezeNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, err
-	}
-	return &freezeConn{UDPConn: c, frozen: n.frozen}, nil
-}
-
-type freezeConn struct {
-	transport.UDPConn
-	frozen *atomic.Bool
-}
-
-func (c *freezeConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := c.UDPConn.ReadFrom(p)
-		if err != nil || !c.frozen.Load() {
-			return n, addr, err
-		}
-	}
-}
-
-func (c *freezeConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if c.frozen.Load() {
-		return len(p), nil
-	}
-	return c.UDPConn.WriteTo(p, addr)
-}
 
 // TestVanishedClientReaped: an audience whose network goes silent, never
 // sending DELETE, is reaped: pion reports ICE disconnected after ~5 s of
@@ -60,13 +21,13 @@ func TestVanishedClientReaped(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	tr := newRelay(t, Config{DisconnectTimeout: timeout})
 	const ch = "vanish"
-	sn, err := stdnet.NewNet()
+	var frozen atomic.Bool
+	fn, err := nettest.NewFreezeNet(&frozen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var frozen atomic.Bool
 	network := loopback
-	network.Net = &freezeNet{Net: sn, frozen: &frozen}
+	network.Net = fn
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	c, err := wheptest.Dial(ctx, wheptest.Config{URL: tr.endpoint(kindAudience, ch), Token: mint(t, ch, "a", token.RoleAudience), Network: network})

@@ -12,7 +12,6 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-
 // Frag is the ICE content of an SDP fragment or of a whole SDP
 // (RFC 8839 §5).
 type Frag struct {

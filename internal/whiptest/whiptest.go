@@ -11,6 +11,8 @@
 package whiptest
 
 import (
+	"github.com/onair-dev/onair/internal/nettest"
+
 	"errors"
 	"fmt"
 	"net/http"
@@ -169,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if network.Net == nil {
-		fn, err := newFreezeNet(&s.frozen)
+		fn, err := nettest.NewFreezeNet(&s.frozen)
 		if err != nil {
 			return nil, fmt.Errorf("whiptest: %w", err)
 		}

@@ -1,4 +1,4 @@
-package whiptest
+package nettest
 
 import (
 	"net"
@@ -8,24 +8,25 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 )
 
-// freezeNet is the operating system's network for pion whose UDP sockets
+// FreezeNet is the operating system's network for pion whose UDP sockets
 // silently drop everything, both ways, while frozen is set: a network
 // outage that leaves HTTP alone.
-type freezeNet struct {
+type FreezeNet struct {
 	*stdnet.Net
 	frozen *atomic.Bool
 }
 
-func newFreezeNet(frozen *atomic.Bool) (*freezeNet, error) {
+// NewFreezeNet returns a FreezeNet that is frozen while frozen is set.
+func NewFreezeNet(frozen *atomic.Bool) (*FreezeNet, error) {
 	n, err := stdnet.NewNet()
 	if err != nil {
 		return nil, err
 	}
-	return &freezeNet{Net: n, frozen: frozen}, nil
+	return &FreezeNet{Net: n, frozen: frozen}, nil
 }
 
 // ListenUDP wraps the socket so that it can be frozen.
-func (n *freezeNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+func (n *FreezeNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
