@@ -14,12 +14,12 @@ import (
 // next stretch of a 400 Hz sine (120 samples a period at 48 kHz), so the
 // stream's period splicing has a waveform to work on, at no decoding cost.
 type toneDecoder struct {
-	ch                    int
-	pos                   int
-	table                 []float32
-	decodes, fecs, plcs   int
-	resets                int
-	failNext, fecFallback bool
+	ch                  int
+	pos                 int
+	table               []float32
+	decodes, fecs, plcs int
+	resets              int
+	fecFallback         bool
 }
 
 func newToneDecoder(ch int) *toneDecoder {

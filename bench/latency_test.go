@@ -66,7 +66,6 @@ func (c *clickSource) Read(buf []float32) error {
 type clickLog struct {
 	mu      sync.Mutex
 	in, out []time.Time
-	inClick bool
 	lastOut time.Time
 }
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -217,7 +216,4 @@ func TestAgentSurvivesKillAndRestarts(t *testing.T) {
 	tr2 := startRelayConfig(t, addr, loopbackRelayConfig(nil))
 	tr2.waitMembers(t, "persist", 20*time.Second, 0, "b4")
 	w.waitState(t, 5*time.Second, map[string]any{"state": "joined"})
-	if !bytes.Contains([]byte(b.out.String()), []byte("retrying")) {
-		t.Log("note: no retrying state logged during the relay restart")
-	}
 }
