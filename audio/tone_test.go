@@ -115,8 +115,16 @@ func TestToneReadContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Read(make([]float32, 100)); !errors.Is(err, ErrFrameSize) {
-		t.Errorf("short buffer: got %v, want ErrFrameSize", err)
+	checkReadContract(t, src, 100)
+}
+
+// checkReadContract checks what every Source promises: a buffer of the
+// wrong length is ErrFrameSize, Close may be called twice, and Read after
+// Close is ErrClosed. wrongLen is a length other than one frame.
+func checkReadContract(t *testing.T, src Source, wrongLen int) {
+	t.Helper()
+	if err := src.Read(make([]float32, wrongLen)); !errors.Is(err, ErrFrameSize) {
+		t.Errorf("buffer of %d samples: got %v, want ErrFrameSize", wrongLen, err)
 	}
 	if err := src.Close(); err != nil {
 		t.Errorf("close: %v", err)
@@ -124,7 +132,7 @@ func TestToneReadContract(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Errorf("second close: %v", err)
 	}
-	if err := src.Read(make([]float32, 960)); !errors.Is(err, ErrClosed) {
+	if err := src.Read(make([]float32, src.Format().FrameLen())); !errors.Is(err, ErrClosed) {
 		t.Errorf("read after close: got %v, want ErrClosed", err)
 	}
 }

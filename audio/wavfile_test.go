@@ -225,16 +225,5 @@ func TestWAVReadContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Read(make([]float32, 961)); !errors.Is(err, ErrFrameSize) {
-		t.Errorf("long buffer: got %v, want ErrFrameSize", err)
-	}
-	if err := src.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	if err := src.Close(); err != nil {
-		t.Errorf("second close: %v", err)
-	}
-	if err := src.Read(make([]float32, 960)); !errors.Is(err, ErrClosed) {
-		t.Errorf("read after close: got %v, want ErrClosed", err)
-	}
+	checkReadContract(t, src, 961)
 }
