@@ -9,10 +9,12 @@ import (
 	"github.com/hraban/opus"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // opusClock is the RTP clock rate of Opus (RFC 7587 §4.1).
-const opusClock = 48000
+const opusClock = rtcapi.OpusClockRate
 
 // maxOpusFrame is the longest Opus packet in samples per channel at 48 kHz
 // (120 ms, RFC 6716 §2.1.4).
@@ -21,12 +23,7 @@ const maxOpusFrame = 5760
 // hostCodec is the capability of the local track a host's packets are
 // copied into: Opus as onair's API registers it (RFC 7587 §7: always
 // opus/48000/2 in SDP), so the tracks bind to every listener.
-var hostCodec = webrtc.RTPCodecCapability{
-	MimeType:    webrtc.MimeTypeOpus,
-	ClockRate:   opusClock,
-	Channels:    2,
-	SDPFmtpLine: "minptime=10;useinbandfec=1",
-}
+var hostCodec = rtcapi.OpusCodec(1).RTPCodecCapability
 
 // startForwarding starts copying the host's first audio track into its
 // local tracks (one goroutine per fan-out shard), and reading the receiver's RTCP so that the interceptors see

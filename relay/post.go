@@ -10,7 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	chnames "github.com/onair-dev/onair/channel"
-	"github.com/onair-dev/onair/uplink"
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // gatherTimeout bounds the wait for the relay's ICE candidates before an
@@ -116,7 +116,7 @@ func (r *Relay) precheck(k kind, name string) *httpError {
 // newSession creates the session's PeerConnection with what its kind
 // needs, and wires pion's callbacks to its events.
 func (r *Relay) newSession(k kind, name string, id identity, info offerInfo) (*session, error) {
-	pc, err := r.api.NewPeerConnection(webrtc.Configuration{ICEServers: uplink.PionICEServers(r.cfg.ICEServers)})
+	pc, err := r.api.NewPeerConnection(webrtc.Configuration{ICEServers: rtcapi.PionICEServers(r.cfg.ICEServers)})
 	if err != nil {
 		return nil, fmt.Errorf("relay: new peer connection: %w", err)
 	}

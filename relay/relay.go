@@ -50,8 +50,8 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/onair-dev/onair/internal/rtcapi"
 	"github.com/onair-dev/onair/token"
-	"github.com/onair-dev/onair/uplink"
 )
 
 // Defaults of Config.
@@ -92,10 +92,12 @@ type Config struct {
 	// transceiver of its offer; DefaultAudienceSlots if 0.
 	AudienceSlots int
 	// ICEServers are announced to clients in Link rel="ice-server" header
-	// fields (RFC 9725 §4.6) and used by the relay's own PeerConnections.
-	ICEServers []uplink.ICEServer
-	// Network selects where the relay gathers ICE candidates.
-	Network uplink.NetworkConfig
+	// fields (RFC 9725 §4.6) and used by the relay's own PeerConnections
+	// (uplink.ICEServer is the same type).
+	ICEServers []rtcapi.ICEServer
+	// Network selects where the relay gathers ICE candidates
+	// (uplink.NetworkConfig is the same type).
+	Network rtcapi.NetworkConfig
 	// DisconnectTimeout is how long a session may stay with ICE
 	// disconnected or failed before it is torn down (reaped);
 	// DefaultDisconnectTimeout if 0. pion itself notices a silent peer
@@ -195,7 +197,7 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api, err := uplink.NewAPI(cfg.Network)
+	api, err := rtcapi.NewAPI(cfg.Network)
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/onair-dev/onair/uplink"
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // Media types of WHIP and WHEP (RFC 9725 §4.2, §4.3.1; RFC 8840 §9.1).
@@ -152,7 +152,7 @@ func (r *Relay) writeLinks(w http.ResponseWriter) {
 // iceLinks renders ICE servers as Link header field values (RFC 9725
 // §4.6, RFC 8288): `<turn:host>; rel="ice-server"; username="u";
 // credential="p"; credential-type="password"`.
-func iceLinks(servers []uplink.ICEServer) []string {
+func iceLinks(servers []rtcapi.ICEServer) []string {
 	var out []string
 	for _, s := range servers {
 		for _, u := range s.URLs {

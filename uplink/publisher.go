@@ -1,7 +1,7 @@
 // Package uplink publishes and subscribes live Opus audio over WebRTC with
 // pion: a WHIP publisher (RFC 9725) and a WHEP subscriber
 // (draft-ietf-wish-whep) sharing one session machinery, reconnect policy and
-// stats, and the pion API they share with the relay.
+// stats, on the pion API they share with the relay (internal/rtcapi).
 package uplink
 
 import (
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // PublisherConfig configures a Publisher.
@@ -54,7 +56,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Channels != 1 && cfg.Channels != 2 {
 		return nil, fmt.Errorf("uplink: channels %d: must be 1 or 2", cfg.Channels)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(opusCodec(cfg.Channels).RTPCodecCapability, "audio", "onair")
+	track, err := webrtc.NewTrackLocalStaticRTP(rtcapi.OpusCodec(cfg.Channels).RTPCodecCapability, "audio", "onair")
 	if err != nil {
 		return nil, fmt.Errorf("uplink: new track: %w", err)
 	}
@@ -123,7 +125,7 @@ func (p *Publisher) prepare(s *session) error {
 		Direction: webrtc.RTPTransceiverDirectionSendonly,
 	})
 	if err == nil && p.cfg.Channels == 2 {
-		err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{opusCodec(2)})
+		err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{rtcapi.OpusCodec(2)})
 	}
 	if err != nil {
 		return fmt.Errorf("add track: %w", err)

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // opusClockRate is the RTP clock of Opus (RFC 7587 §4.1).
-const opusClockRate = 48000
+const opusClockRate = rtcapi.OpusClockRate
 
 // Stats is a snapshot of a Publisher's counters and of what the receiver
 // last reported in RTCP Receiver Reports (RFC 3550 §6.4.2).

@@ -18,7 +18,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/onair-dev/onair/uplink"
+	"github.com/onair-dev/onair/internal/rtcapi"
+	"github.com/onair-dev/onair/internal/rtctest"
 )
 
 // DefaultTracks is how many transceivers a Client offers by default, as the
@@ -36,8 +37,8 @@ type Config struct {
 	URL     string               // the WHEP endpoint
 	Token   string               // Bearer token; empty for none
 	Tracks  int                  // receive-only audio transceivers; DefaultTracks if 0
-	Network uplink.NetworkConfig // used with uplink.NewAPI when API is nil
-	// API, if set, makes the PeerConnection instead of uplink.NewAPI
+	Network rtcapi.NetworkConfig // used with rtctest.NewAPI when API is nil
+	// API, if set, makes the PeerConnection instead of rtctest.NewAPI
 	// (benchmarks use one without interceptors).
 	API *webrtc.API
 	// NoDecode only counts packets (benchmarks).
@@ -95,7 +96,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	api := cfg.API
 	if api == nil {
 		var err error
-		if api, err = uplink.NewAPI(cfg.Network); err != nil {
+		if api, err = rtctest.NewAPI(cfg.Network); err != nil {
 			return nil, err
 		}
 	}

@@ -11,8 +11,6 @@
 package whiptest
 
 import (
-	"github.com/onair-dev/onair/internal/nettest"
-
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,8 +21,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/onair-dev/onair/uplink"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-dev/onair/internal/nettest"
+	"github.com/onair-dev/onair/internal/rtcapi"
+	"github.com/onair-dev/onair/internal/rtctest"
 )
 
 // SessionPrefix is the path under which a WHIP server creates session
@@ -59,7 +60,7 @@ type Config struct {
 	Tones []float64
 	// Network is where the server's peer gathers candidates; nil means the
 	// loopback interface "lo" only. Its Net, if set, disables SetFrozen.
-	Network *uplink.NetworkConfig
+	Network *rtcapi.NetworkConfig
 }
 
 // Request is one HTTP request the server received.
@@ -154,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Mode == WHIP && len(cfg.Tones) > 0 {
 		return nil, errors.New("whiptest: tones: a WHIP server sends no media")
 	}
-	network := uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+	network := rtcapi.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
 	if cfg.Network != nil {
 		network = *cfg.Network
 	}
@@ -177,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		network.Net = fn
 	}
-	api, err := uplink.NewAPI(network)
+	api, err := rtctest.NewAPI(network)
 	if err != nil {
 		return nil, fmt.Errorf("whiptest: %w", err)
 	}
