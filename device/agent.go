@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/backoff"
+	"github.com/onair-dev/onair/uplink"
 )
 
 // Defaults of AgentConfig.
@@ -111,6 +113,7 @@ type Agent struct {
 	timers    agentTimers
 	tele      *telemetrySampler
 	started   time.Time
+	retry     *backoff.Backoff // the pause before a restart, by failures (Delay)
 }
 
 // NewAgent validates cfg and returns an Agent; nothing starts before Run.
@@ -167,12 +170,27 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	if err := validateToken(cfg.Config.Uplink.Token); err != nil {
 		return nil, fmt.Errorf("device: agent: uplink.token: %w", err)
 	}
+	a.retry = restartBackoff(cfg.Config.Uplink)
 	a.m = newMachine(machineConfig{
 		device: cfg.DeviceID, version: cfg.Version,
 		token: cfg.Config.Uplink.Token, uid: uid, gainDB: cfg.Config.Audio.GainDB,
 		joinTimeout: cfg.JoinTimeout,
 	})
 	return a, nil
+}
+
+// restartBackoff paces the restarts of a session that ended: from
+// uplink.retry_min doubled per failure up to uplink.retry_max, with
+// jitter.
+func restartBackoff(c config.Uplink) *backoff.Backoff {
+	lo, hi := c.RetryMin, c.RetryMax
+	if lo <= 0 {
+		lo = uplink.DefaultRetryMin
+	}
+	if hi < lo {
+		hi = max(lo, uplink.DefaultRetryMax)
+	}
+	return backoff.New(lo, hi)
 }
 
 // Command hands a command received on topic to the agent. It parses the

@@ -3,10 +3,7 @@ package device
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"time"
-
-	"github.com/onair-dev/onair/uplink"
 )
 
 // tokenWarning is how long before its exp a token-will-expire is sent.
@@ -65,7 +62,7 @@ func (a *Agent) enter(old machine, effects []effect) {
 		case effTimeout:
 			a.timers.timeout.arm(a.cfg.JoinTimeout, evTimeout{e.seq})
 		case effRetry:
-			d := a.backoff(e.failures)
+			d := a.retry.Delay(e.failures)
 			a.log.Info("restarting the session", "in", d.Round(time.Millisecond), "failures", e.failures)
 			a.timers.retry.arm(d, evRetry{e.seq})
 		case effWatchToken:
@@ -84,25 +81,6 @@ func (a *Agent) persist(w Desired) {
 		a.log.Error("desired state not saved", "error", err)
 		a.publishEvent(eventMsg{Event: "error", Code: CodeInternal, Message: err.Error()})
 	}
-}
-
-// backoff is the pause before the failures-th restart: uplink.retry_min
-// doubled per failure up to uplink.retry_max, less up to a quarter of
-// jitter.
-func (a *Agent) backoff(failures int) time.Duration {
-	lo, hi := a.cfg.Config.Uplink.RetryMin, a.cfg.Config.Uplink.RetryMax
-	if lo <= 0 {
-		lo = uplink.DefaultRetryMin
-	}
-	if hi < lo {
-		hi = max(lo, uplink.DefaultRetryMax)
-	}
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d - rand.N(d/4+1)
 }
 
 // watchToken arms token-will-expire for tok when it is a JWT with an exp.
