@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/onair-dev/onair/token"
 )
 
 // tokenWarning is how long before its exp a token-will-expire is sent.
@@ -85,8 +87,8 @@ func (a *Agent) persist(w Desired) {
 
 // watchToken arms token-will-expire for tok when it is a JWT with an exp.
 func (a *Agent) watchToken(tok string) {
-	exp, ok := tokenExpiry(tok)
-	if !ok {
+	exp, err := token.Expiry(tok)
+	if err != nil {
 		a.timers.token.stop()
 		return
 	}

@@ -19,18 +19,6 @@ func testJWT(t *testing.T, claims string) string {
 	return enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(claims)) + ".c2ln"
 }
 
-func TestTelemetryTokenExpiry(t *testing.T) {
-	if exp, ok := tokenExpiry(testJWT(t, `{"exp":1790000000,"uid":"7"}`)); !ok || exp.Unix() != 1790000000 {
-		t.Errorf("exp %v %v", exp, ok)
-	}
-	for _, tok := range []string{"", "opaque", "a.b", testJWT(t, `{"uid":"7"}`), testJWT(t, `{"exp":"soon"}`),
-		testJWT(t, `{"exp":-1}`), "a.!!!.c"} {
-		if _, ok := tokenExpiry(tok); ok {
-			t.Errorf("%q has an exp", tok)
-		}
-	}
-}
-
 // writeProc writes a fake /proc/self and thermal zone.
 func writeProc(t *testing.T, dir string, utime, stime int, rssKB int, temp string) {
 	t.Helper()

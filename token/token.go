@@ -179,6 +179,29 @@ func Verify(secret []byte, tok string) (Claims, error) {
 	return c, nil
 }
 
+// maxExp bounds the "exp" Expiry accepts, in seconds since 1970 (about the
+// year 36812): beyond it the claim is nonsense, not a time.
+const maxExp = 1 << 40
+
+// Expiry returns the "exp" claim (RFC 7519 §4.1.4) of the JWT raw, read
+// without verifying the token's signature: it is for the holder of a token
+// (a device warning that its token will expire), never for deciding
+// access, which is Verify's. The error wraps ErrMalformed when raw is not
+// a JWT, or ErrInvalidClaims when it has no exp that is a positive time.
+func Expiry(raw string) (time.Time, error) {
+	var rc jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &rc); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if rc.ExpiresAt == nil {
+		return time.Time{}, fmt.Errorf("%w: no exp", ErrInvalidClaims)
+	}
+	if sec := rc.ExpiresAt.Unix(); sec <= 0 || sec > maxExp {
+		return time.Time{}, fmt.Errorf("%w: exp %d: not a time", ErrInvalidClaims, sec)
+	}
+	return rc.ExpiresAt.Time, nil
+}
+
 // classify maps the jwt library's errors to this package's sentinels.
 func classify(err error) error {
 	switch {

@@ -138,6 +138,44 @@ func TestVerifyRefuses(t *testing.T) {
 	}
 }
 
+// unsignedJWT returns a JWT with the claims given and a signature that
+// verifies with no key.
+func unsignedJWT(claims string) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(claims)) + ".c2ln"
+}
+
+func TestExpiry(t *testing.T) {
+	if exp, err := Expiry(unsignedJWT(`{"exp":1790000000,"uid":"7"}`)); err != nil || exp.Unix() != 1790000000 {
+		t.Errorf("exp %v %v, want 1790000000", exp, err)
+	}
+	minted, err := Mint(secret, Claims{Channel: "lobby", UID: "7", Role: RoleHost, IssuedAt: time.Unix(1700000000, 0)}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, err := Expiry(minted); err != nil || exp.Unix() != 1700003600 {
+		t.Errorf("minted token: exp %v %v, want 1700003600", exp, err)
+	}
+	for _, tc := range []struct {
+		tok  string
+		want error
+	}{
+		{"", ErrMalformed},
+		{"opaque", ErrMalformed},
+		{"a.b", ErrMalformed},
+		{"a.!!!.c", ErrMalformed},
+		{unsignedJWT(`{"exp":"soon"}`), ErrMalformed},
+		{unsignedJWT(`{"uid":"7"}`), ErrInvalidClaims},
+		{unsignedJWT(`{"exp":-1}`), ErrInvalidClaims},
+		{unsignedJWT(`{"exp":0}`), ErrInvalidClaims},
+		{unsignedJWT(`{"exp":1e300}`), ErrInvalidClaims},
+	} {
+		if exp, err := Expiry(tc.tok); !errors.Is(err, tc.want) {
+			t.Errorf("Expiry(%q) = %v, %v; want an error wrapping %v", tc.tok, exp, err, tc.want)
+		}
+	}
+}
+
 func TestNumericUID(t *testing.T) {
 	tok := sign(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{
 		"channel": "lobby", "uid": 12345, "role": "audience", "exp": time.Now().Add(time.Minute).Unix(),
