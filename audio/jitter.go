@@ -4,12 +4,14 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/onair-dev/onair/internal/defaults"
 )
 
 // Play-out delay defaults of a JitterBuffer.
 const (
 	// DefaultTargetDelay is the play-out delay on a calm network.
-	DefaultTargetDelay = 40 * time.Millisecond
+	DefaultTargetDelay = defaults.JitterDelay
 	// DefaultMinDelay is the least delay the target may be set to.
 	DefaultMinDelay = 20 * time.Millisecond
 	// DefaultMaxDelay is the most the target grows to under jitter.

@@ -3,7 +3,11 @@
 // command-line flags, into one typed Config that is validated as a whole.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/onair-dev/onair/internal/defaults"
+)
 
 // Config is the whole configuration of onair. Its zero value is not useful:
 // start from Defaults.
@@ -149,7 +153,7 @@ func Defaults() Config {
 			GainDB:        0,
 			Output:        "default",
 			VolumeDB:      0,
-			JitterDelay:   40 * time.Millisecond,
+			JitterDelay:   defaults.JitterDelay,
 		},
 		Opus: Opus{
 			Bitrate:      32000,
@@ -166,9 +170,9 @@ func Defaults() Config {
 			Token:          "",
 			Channel:        "demo",
 			UID:            "",
-			RequestTimeout: 10 * time.Second,
-			RetryMin:       500 * time.Millisecond,
-			RetryMax:       30 * time.Second,
+			RequestTimeout: defaults.UplinkRequestTimeout,
+			RetryMin:       defaults.UplinkRetryMin,
+			RetryMax:       defaults.UplinkRetryMax,
 		},
 		WebRTC: WebRTC{
 			ICEServers: []ICEServer{},
@@ -180,9 +184,9 @@ func Defaults() Config {
 			Listen:             ":8080",
 			TokenSecret:        "",
 			AllowAnonymous:     false,
-			MaxSessions:        2000,
-			MaxHostsPerChannel: 8,
-			DisconnectTimeout:  5 * time.Second,
+			MaxSessions:        defaults.RelayMaxSessions,
+			MaxHostsPerChannel: defaults.RelayHostSlots,
+			DisconnectTimeout:  defaults.RelayDisconnectTimeout,
 		},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/onair-dev/onair/internal/defaults"
 )
 
 // Config configures a Client (New) and a one-shot request (Request).
@@ -51,7 +53,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultTopicPrefix    = "onair"
+	DefaultTopicPrefix    = defaults.MQTTTopicPrefix
 	DefaultKeepAlive      = 30 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultRetryMin       = 500 * time.Millisecond

@@ -13,13 +13,14 @@ import (
 
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/internal/backoff"
+	"github.com/onair-dev/onair/internal/defaults"
 	"github.com/onair-dev/onair/uplink"
 )
 
 // Defaults of AgentConfig.
 const (
 	DefaultJoinTimeout       = 10 * time.Second
-	DefaultTelemetryInterval = 10 * time.Second
+	DefaultTelemetryInterval = defaults.TelemetryInterval
 	DefaultLeaveTimeout      = 4 * time.Second
 )
 

@@ -50,15 +50,16 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/onair-dev/onair/internal/defaults"
 	"github.com/onair-dev/onair/internal/rtcapi"
 	"github.com/onair-dev/onair/token"
 )
 
 // Defaults of Config.
 const (
-	DefaultMaxSessions       = 1000
-	DefaultAudienceSlots     = 8
-	DefaultDisconnectTimeout = 5 * time.Second
+	DefaultMaxSessions       = defaults.RelayMaxSessions
+	DefaultAudienceSlots     = defaults.RelayHostSlots
+	DefaultDisconnectTimeout = defaults.RelayDisconnectTimeout
 	DefaultConnectTimeout    = 15 * time.Second
 )
 

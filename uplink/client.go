@@ -1,8 +1,6 @@
 package uplink
 
 import (
-	"github.com/onair-dev/onair/internal/backoff"
-
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,13 +12,16 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-dev/onair/internal/backoff"
+	"github.com/onair-dev/onair/internal/defaults"
 )
 
 // Defaults of PublisherConfig and SubscriberConfig.
 const (
-	DefaultRequestTimeout = 10 * time.Second
-	DefaultRetryMin       = 1 * time.Second
-	DefaultRetryMax       = 30 * time.Second
+	DefaultRequestTimeout = defaults.UplinkRequestTimeout
+	DefaultRetryMin       = defaults.UplinkRetryMin
+	DefaultRetryMax       = defaults.UplinkRetryMax
 )
 
 const (

@@ -43,7 +43,7 @@ within --timeout.`,
 	uid := f.String("uid", "", "uid (join)")
 	gain := f.Float64("gain-db", 0, "input gain in dB (set_gain)")
 	brokerFlag := f.String("broker", "", "MQTT broker URL; default: mqtt.broker of the configuration")
-	timeout := f.Duration("timeout", 10*time.Second, "how long to wait for the reply")
+	timeout := f.Duration("timeout", control.DefaultRequestTimeout, "how long to wait for the reply")
 	load := configFlags(f, nil)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		cfg, err := load()
