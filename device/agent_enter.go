@@ -90,7 +90,7 @@ func (a *Agent) persist(w Desired) {
 // doubled per failure up to uplink.retry_max, less up to a quarter of
 // jitter.
 func (a *Agent) backoff(failures int) time.Duration {
-	lo, hi := a.cfg.Config.Uplink.RetryMin, a.cfg.Config.Uplink.RetryMax
+	lo, hi := a.cfg.RetryMin, a.cfg.RetryMax
 	if lo <= 0 {
 		lo = uplink.DefaultRetryMin
 	}

@@ -1,16 +1,14 @@
-package device
+package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/onair-dev/onair/audio"
-	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/internal/backoff"
 )
 
@@ -18,7 +16,7 @@ import (
 // any, tries its configured input again.
 const probeInterval = 3 * time.Second
 
-// Event names a session reports through SessionConfig.OnEvent.
+// Event names a session reports through Config.OnEvent.
 const (
 	EventMicLost       = "mic-lost"
 	EventMicRestored   = "mic-restored"
@@ -29,7 +27,7 @@ const (
 // Event is something a session noticed that the fleet should hear of.
 type Event struct {
 	Name string // one of the Event… names
-	UID  string // the stream's slot, for stream events
+	UID  string // the host's uid, for stream events
 	Err  error  // why, for mic-lost
 }
 
@@ -37,65 +35,60 @@ type Event struct {
 // configured input and, when that input is missing or fails (a USB
 // microphone unplugged), on the fallback input if one is configured, while
 // probing the configured input again; it reports mic-lost and
-// mic-restored. Gain and mute survive every change of input.
+// mic-restored. It has one pipeline for the session's life, which holds
+// the gain and mute: they survive every change of input and of role.
 type capture struct {
-	cfg     *config.Config
+	cfg     Audio
 	log     *slog.Logger
 	onEvent func(Event)
 
-	gain  atomic.Uint64 // math.Float64bits, dB
-	muted atomic.Bool
-	pipe  atomic.Pointer[audio.Pipeline]
-	lost  bool // run goroutine only
+	src  swapSource
+	pipe *audio.Pipeline
+	live atomic.Bool // the pipeline runs on an input: its level is current
+	lost bool        // run goroutine only
 }
 
-func newCapture(cfg *config.Config, log *slog.Logger, onEvent func(Event)) *capture {
+func newCapture(cfg Audio, opus audio.OpusOptions, log *slog.Logger, onEvent func(Event)) (*capture, error) {
 	c := &capture{cfg: cfg, log: log.With("component", "audio"), onEvent: onEvent}
-	c.SetGain(cfg.Audio.GainDB)
-	return c
+	c.src.format = c.format()
+	pipe, err := audio.NewPipeline(audio.PipelineConfig{Source: &c.src, GainDB: cfg.GainDB, Opus: opus, Log: c.log})
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	c.pipe = pipe
+	return c, nil
 }
 
 // SetGain sets the input gain in dB.
-func (c *capture) SetGain(db float64) {
-	c.gain.Store(math.Float64bits(db))
-	if p := c.pipe.Load(); p != nil {
-		p.SetGain(db)
-	}
-}
+func (c *capture) SetGain(db float64) { c.pipe.SetGain(db) }
 
 // SetMuted mutes or unmutes the input (silence is sent, the stream stays).
-func (c *capture) SetMuted(m bool) {
-	c.muted.Store(m)
-	if p := c.pipe.Load(); p != nil {
-		p.SetMuted(m)
-	}
-}
+func (c *capture) SetMuted(m bool) { c.pipe.SetMuted(m) }
 
 // Level is the input's latest level; silence when no input runs.
 func (c *capture) Level() audio.Level {
-	if p := c.pipe.Load(); p != nil {
-		return p.Level()
+	if c.live.Load() {
+		return c.pipe.Level()
 	}
 	return audio.Level{RMSDBFS: audio.SilenceDBFS, PeakDBFS: audio.SilenceDBFS}
 }
 
 func (c *capture) format() audio.Format {
-	a := c.cfg.Audio
-	return audio.Format{SampleRate: a.SampleRate, Channels: a.Channels, FrameMs: a.FrameMs}
+	return audio.Format{SampleRate: c.cfg.SampleRate, Channels: c.cfg.Channels, FrameMs: c.cfg.FrameMs}
 }
 
 // open opens the configured input, else the fallback; fallback says which.
 func (c *capture) open() (src audio.Source, fallback bool, err error) {
-	src, err = audio.OpenSource(c.cfg.Audio.Input, c.format(), c.log)
-	if err == nil || c.cfg.Audio.FallbackInput == "" {
+	src, err = audio.OpenSource(c.cfg.Input, c.format(), c.log)
+	if err == nil || c.cfg.FallbackInput == "" {
 		return src, false, err
 	}
-	fb, fbErr := audio.OpenSource(c.cfg.Audio.FallbackInput, c.format(), c.log)
+	fb, fbErr := audio.OpenSource(c.cfg.FallbackInput, c.format(), c.log)
 	if fbErr != nil {
 		return nil, false, errors.Join(err, fbErr)
 	}
-	c.log.Warn("input unavailable, using the fallback input", "input", c.cfg.Audio.Input,
-		"fallback", c.cfg.Audio.FallbackInput, "error", err)
+	c.log.Warn("input unavailable, using the fallback input", "input", c.cfg.Input,
+		"fallback", c.cfg.FallbackInput, "error", err)
 	return fb, true, nil
 }
 
@@ -105,16 +98,17 @@ func (c *capture) setLost(lost bool, err error) {
 	}
 	c.lost = lost
 	if lost {
-		c.log.Warn("microphone lost", "input", c.cfg.Audio.Input, "error", err)
+		c.log.Warn("microphone lost", "input", c.cfg.Input, "error", err)
 		c.onEvent(Event{Name: EventMicLost, Err: err})
 	} else {
-		c.log.Info("microphone restored", "input", c.cfg.Audio.Input)
+		c.log.Info("microphone restored", "input", c.cfg.Input)
 		c.onEvent(Event{Name: EventMicRestored})
 	}
 }
 
 // run captures until ctx ends or emit fails, calling emit with every
-// encoded frame; input failures are survived, not returned.
+// encoded frame; input failures are survived, not returned. Only one run
+// may be active at a time.
 func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 	for ctx.Err() == nil {
 		src, fallback, err := c.open()
@@ -125,7 +119,7 @@ func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 			}
 			continue
 		}
-		c.setLost(fallback, fmt.Errorf("input %q unavailable", c.cfg.Audio.Input))
+		c.setLost(fallback, fmt.Errorf("input %q unavailable", c.cfg.Input))
 		err = c.runSource(ctx, src, fallback, emit)
 		_ = src.Close()
 		if err != nil && !errors.Is(err, audio.ErrCapture) {
@@ -141,25 +135,21 @@ func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 	return nil
 }
 
-// runSource runs a pipeline on src until ctx ends, the source fails or,
+// runSource runs the pipeline on src until ctx ends, the source fails or,
 // on the fallback, the configured input can be opened again.
 func (c *capture) runSource(ctx context.Context, src audio.Source, fallback bool, emit func(audio.Frame) error) error {
-	pipe, err := audio.NewPipeline(audio.PipelineConfig{
-		Source: src, GainDB: math.Float64frombits(c.gain.Load()), Opus: opusOptions(c.cfg), Log: c.log,
-	})
-	if err != nil {
-		return err
-	}
-	pipe.SetMuted(c.muted.Load())
-	c.pipe.Store(pipe)
-	defer c.pipe.Store(nil)
-
+	c.src.cur = src
+	c.live.Store(true)
+	defer func() {
+		c.live.Store(false)
+		c.src.cur = nil
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if fallback {
 		go c.probe(ctx, cancel)
 	}
-	err = pipe.Run(ctx, emit)
+	err := c.pipe.Run(ctx, emit)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -170,7 +160,7 @@ func (c *capture) runSource(ctx context.Context, src audio.Source, fallback bool
 // once it opens.
 func (c *capture) probe(ctx context.Context, found func()) {
 	for backoff.Sleep(ctx, probeInterval) {
-		src, err := audio.OpenSource(c.cfg.Audio.Input, c.format(), slog.New(slog.DiscardHandler))
+		src, err := audio.OpenSource(c.cfg.Input, c.format(), slog.New(slog.DiscardHandler))
 		if err == nil {
 			_ = src.Close()
 			found()
@@ -178,3 +168,23 @@ func (c *capture) probe(ctx context.Context, found func()) {
 		}
 	}
 }
+
+// swapSource is the source of the capture's pipeline: the input the
+// capture opened last. cur is set by the run goroutine between runs of
+// the pipeline, which reads it from the same goroutine.
+type swapSource struct {
+	format audio.Format
+	cur    audio.Source
+}
+
+func (s *swapSource) Format() audio.Format { return s.format }
+
+func (s *swapSource) Read(buf []float32) error {
+	if s.cur == nil {
+		return audio.ErrClosed
+	}
+	return s.cur.Read(buf)
+}
+
+// Close does nothing: the capture closes each input it opened.
+func (s *swapSource) Close() error { return nil }
