@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,13 +19,21 @@ import (
 	"github.com/onair-dev/onair/uplink"
 )
 
+// noCaptureEnv, when set, makes TestMain give ALSA no capture device at
+// all: TestHeartbeatWithoutInput runs its check in such a child process.
+const noCaptureEnv = "ONAIR_TEST_NO_CAPTURE"
+
 // TestMain points ALSA at file devices once for the package: ALSA caches
 // its configuration per process.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "onair-device-")
+	opts := alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 120}}
+	if os.Getenv(noCaptureEnv) != "" {
+		opts = alsatest.Options{NoCapture: true}
+	}
 	var env alsatest.Env
 	if err == nil {
-		env, err = alsatest.Write(dir, alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 120}})
+		env, err = alsatest.Write(dir, opts)
 	}
 	if err == nil {
 		err = os.Setenv("ALSA_CONFIG_PATH", env.ConfigPath)
@@ -122,4 +132,58 @@ func settleGoroutines(want int) int {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return g
+}
+
+// TestHeartbeatWithoutInput: a host on a board without any input device
+// (ALSA has no capture device, no fallback input) stays alive for the
+// watchdog while it reports mic-lost and keeps probing: Alive holds at
+// each of several beats of the agent loop, well past maxAge.
+func TestHeartbeatWithoutInput(t *testing.T) {
+	if os.Getenv(noCaptureEnv) == "" {
+		// ALSA reads its configuration once per process: the check runs
+		// in a child whose ALSA has no capture device.
+		const name = "TestHeartbeatWithoutInput"
+		cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), noCaptureEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("child:\n%s", out)
+		if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+			t.Fatalf("child: %v", err)
+		}
+		return
+	}
+	const (
+		maxAge = time.Second // the agent loop beats every second
+		beats  = 5           // agent loop beats checked
+	)
+	base := startRelay(t)
+	hb := &Heartbeat{}
+	h := newHarness(t, harnessOpts{cfg: func(c *AgentConfig) {
+		c.Session = testSession(base)
+		c.Session.Audio.FallbackInput = ""
+		c.NewSession = nil
+		c.Heartbeat = hb
+	}})
+	h.send(`{"action":"join","channel":"nomic","uid":"b1"}`)
+	h.pub.await(t, "mic-lost", func() bool { return len(h.pub.events(t, "mic-lost")) > 0 })
+	if !hb.audio.Playing() {
+		t.Fatal("no role playing after mic-lost")
+	}
+	start := time.Now()
+	for i := range beats {
+		last := hb.loop.Load()
+		h.pub.await(t, "an agent loop beat", func() bool { return hb.loop.Load() != last })
+		if !hb.Alive(maxAge) {
+			t.Fatalf("beat %d, %s after mic-lost: not alive", i+1, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if !hb.audio.Playing() {
+		t.Fatal("the host role ended")
+	}
+	if n := len(h.pub.events(t, "mic-lost")); n != 1 {
+		t.Errorf("%d mic-lost events, want 1", n)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -16,6 +16,10 @@ import (
 // any, tries its configured input again.
 const probeInterval = 3 * time.Second
 
+// idleBeat is how often a host without any input beats the heartbeat
+// while it waits to probe again.
+const idleBeat = 250 * time.Millisecond
+
 // Event names a session reports through Config.OnEvent.
 const (
 	EventMicLost       = "mic-lost"
@@ -41,6 +45,7 @@ type capture struct {
 	cfg     Audio
 	log     *slog.Logger
 	onEvent func(Event)
+	alive   func() // beats the heartbeat while no input runs
 
 	src  swapSource
 	pipe *audio.Pipeline
@@ -48,8 +53,8 @@ type capture struct {
 	lost bool        // run goroutine only
 }
 
-func newCapture(cfg Audio, opus audio.OpusOptions, log *slog.Logger, onEvent func(Event)) (*capture, error) {
-	c := &capture{cfg: cfg, log: log.With("component", "audio"), onEvent: onEvent}
+func newCapture(cfg Audio, opus audio.OpusOptions, log *slog.Logger, onEvent func(Event), alive func()) (*capture, error) {
+	c := &capture{cfg: cfg, log: log.With("component", "audio"), onEvent: onEvent, alive: alive}
 	c.src.format = c.format()
 	pipe, err := audio.NewPipeline(audio.PipelineConfig{Source: &c.src, GainDB: cfg.GainDB, Opus: opus, Log: c.log})
 	if err != nil {
@@ -108,13 +113,15 @@ func (c *capture) setLost(lost bool, err error) {
 
 // run captures until ctx ends or emit fails, calling emit with every
 // encoded frame; input failures are survived, not returned. Only one run
-// may be active at a time.
+// may be active at a time. While no input runs (none can be opened, or
+// one failed) it keeps probing and calls alive every idleBeat: a board
+// without its microphone is alive. A read that stalls calls nothing.
 func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 	for ctx.Err() == nil {
 		src, fallback, err := c.open()
 		if err != nil {
 			c.setLost(true, err)
-			if !backoff.Sleep(ctx, probeInterval) {
+			if !c.idle(ctx, probeInterval) {
 				break
 			}
 			continue
@@ -127,12 +134,30 @@ func (c *capture) run(ctx context.Context, emit func(audio.Frame) error) error {
 		}
 		if err != nil {
 			c.setLost(true, err)
-			if !backoff.Sleep(ctx, time.Second) {
+			if !c.idle(ctx, time.Second) {
 				break
 			}
 		}
 	}
 	return nil
+}
+
+// idle waits d, calling alive every idleBeat; false when ctx ended first.
+func (c *capture) idle(ctx context.Context, d time.Duration) bool {
+	beat := time.NewTicker(idleBeat)
+	defer beat.Stop()
+	end := time.NewTimer(d)
+	defer end.Stop()
+	for {
+		c.alive()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-end.C:
+			return true
+		case <-beat.C:
+		}
+	}
 }
 
 // runSource runs the pipeline on src until ctx ends, the source fails or,

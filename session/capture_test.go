@@ -111,7 +111,7 @@ func TestCaptureWithoutFallback(t *testing.T) {
 
 func newTestCapture(t *testing.T, c Audio, events *eventLog) *capture {
 	t.Helper()
-	capt, err := newCapture(c, testOpus, testLog(), events.add)
+	capt, err := newCapture(c, testOpus, testLog(), events.add, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}

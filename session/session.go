@@ -128,7 +128,7 @@ func New(cfg Config) (*Session, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{cfg: cfg, log: log, switches: make(chan switchRequest), role: cfg.Role}
-	capt, err := newCapture(cfg.Audio, cfg.Opus, log, s.event)
+	capt, err := newCapture(cfg.Audio, cfg.Opus, log, s.event, cfg.Heartbeat.beat)
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
