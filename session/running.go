@@ -165,13 +165,12 @@ func (s *Session) audience(r *running) (func(context.Context) error, func(), err
 		Log: s.log, OnState: s.onState(r, channel.RoleAudience),
 		Sink: playerSink{player},
 		OnStream: func(ev uplink.StreamEvent) {
-			s.log.Info("stream "+streamEventName(ev.Kind), "slot", ev.Stream.Slot, "ssrc", ev.Stream.SSRC)
 			name := EventStreamAdded
 			if ev.Kind == uplink.StreamRemoved {
 				player.RemoveStream(streamKey(ev.Stream))
 				name = EventStreamRemoved
 			}
-			s.event(Event{Name: name, UID: strconv.Itoa(ev.Stream.Slot)})
+			s.event(Event{Name: name, UID: ev.UID})
 		},
 	})
 	if err != nil {
@@ -196,11 +195,4 @@ func (ps playerSink) Packet(id uplink.StreamID, pkt *rtp.Packet, arrival time.Ti
 
 func streamKey(id uplink.StreamID) audio.StreamKey {
 	return audio.StreamKey(strconv.Itoa(id.Slot) + "/" + strconv.FormatUint(id.N, 10))
-}
-
-func streamEventName(k uplink.StreamEventKind) string {
-	if k == uplink.StreamAdded {
-		return "added"
-	}
-	return "removed"
 }
