@@ -14,9 +14,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/onair-dev/onair/broker"
-	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/device"
+	"github.com/onair-dev/onair/session"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -28,12 +28,12 @@ func (p agentPublisher) DefaultReplyTopic() string { return p.Topics().Reply }
 
 // startAgent runs one device agent with its MQTT client on brokerURL until
 // ctx ends; wg tracks it.
-func startAgent(ctx context.Context, b *testing.B, wg *sync.WaitGroup, brokerURL, id string, cfg *config.Config) {
+func startAgent(ctx context.Context, b *testing.B, wg *sync.WaitGroup, brokerURL, id string, sess session.Config) {
 	client, err := control.New(control.Config{Broker: brokerURL, DeviceID: id, Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	agent, err := device.NewAgent(device.AgentConfig{DeviceID: id, Config: cfg, Publisher: agentPublisher{client},
+	agent, err := device.NewAgent(device.AgentConfig{DeviceID: id, Session: sess, Publisher: agentPublisher{client},
 		TelemetryInterval: -1, Log: quiet})
 	if err != nil {
 		b.Fatal(err)
@@ -117,11 +117,7 @@ func BenchmarkCommandReply(b *testing.B) {
 	defer func() { cancel(); wg.Wait() }()
 	url := newBroker(b, ctx)
 	relayURL := serveRelay(b)
-	cfg := config.Defaults()
-	cfg.Audio.Input = "tone:440"
-	cfg.Uplink.WHIPURL, cfg.Uplink.WHEPURL = relayURL+"/whip/{channel}?uid={uid}", relayURL+"/whep/{channel}?uid={uid}"
-	cfg.WebRTC.Interfaces, cfg.WebRTC.Loopback = []string{"lo"}, true
-	startAgent(ctx, b, &wg, url, "bench", &cfg)
+	startAgent(ctx, b, &wg, url, "bench", benchSession(relayURL, "tone:440"))
 	op := newOperator(b, url)
 	time.Sleep(500 * time.Millisecond)
 
@@ -158,9 +154,9 @@ func BenchmarkFleetAllCmd(b *testing.B) {
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	url := newBroker(b, ctx)
-	cfg := config.Defaults()
+	sess := benchSession("", "default")
 	for i := 0; i < fleet; i++ {
-		startAgent(ctx, b, &wg, url, fmt.Sprintf("board-%04d", i), &cfg)
+		startAgent(ctx, b, &wg, url, fmt.Sprintf("board-%04d", i), sess)
 	}
 	op := newOperator(b, url)
 	// wait until every agent answers its own command, so all are subscribed

@@ -14,9 +14,10 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/onair-dev/onair/audio"
+	"github.com/onair-dev/onair/channel"
 	"github.com/onair-dev/onair/config"
-	"github.com/onair-dev/onair/device"
 	"github.com/onair-dev/onair/relay"
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -195,26 +196,24 @@ func (f sinkFunc) Packet(id uplink.StreamID, p *rtp.Packet, at time.Time) { f(id
 // direction: last packet sent → first sample played, and back.
 func BenchmarkRoleSwitch(b *testing.B) {
 	base := serveRelay(b)
-	cfg := func(input string) *config.Config {
-		c := config.Defaults()
-		c.Uplink.WHIPURL, c.Uplink.WHEPURL = base+"/whip/{channel}?uid={uid}", base+"/whep/{channel}?uid={uid}"
-		c.WebRTC.Interfaces, c.WebRTC.Loopback = []string{"lo"}, true
-		c.Audio.Input = input
-		return &c
+	cfg := func(input, uid string) session.Config {
+		c := benchSession(base, input)
+		c.Channel, c.UID, c.Role = "sw", uid, channel.RoleHost
+		return c
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	start := func(s *device.Session) {
+	start := func(s *session.Session) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = s.Run(ctx) }()
 	}
-	other, err := device.NewSession(device.SessionConfig{Config: cfg("tone:660"), Channel: "sw", UID: "other", Role: device.RoleHost})
+	other, err := session.New(cfg("tone:660", "other"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	start(other)
-	board, err := device.NewSession(device.SessionConfig{Config: cfg("default"), Channel: "sw", UID: "board", Role: device.RoleHost})
+	board, err := session.New(cfg("default", "board"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -223,15 +222,15 @@ func BenchmarkRoleSwitch(b *testing.B) {
 
 	var toAudience, toHost []time.Duration
 	for i := 0; i < 20; i++ {
-		to := device.RoleAudience
+		to := channel.RoleAudience
 		if i%2 == 1 {
-			to = device.RoleHost
+			to = channel.RoleHost
 		}
 		sw, err := board.SetRole(ctx, to)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if to == device.RoleAudience {
+		if to == channel.RoleAudience {
 			toAudience = append(toAudience, sw.MediaGap)
 		} else {
 			toHost = append(toHost, sw.MediaGap)

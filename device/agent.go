@@ -11,10 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/internal/backoff"
 	"github.com/onair-dev/onair/internal/defaults"
-	"github.com/onair-dev/onair/uplink"
+	"github.com/onair-dev/onair/session"
 )
 
 // Defaults of AgentConfig.
@@ -37,15 +36,15 @@ type publisher interface {
 
 // meters is the source of the audio and uplink numbers of telemetry.
 type meters interface {
-	Stats() SessionStats
+	Stats() session.Stats
 }
 
-// session is what the agent drives of a device.Session: one channel
+// Session is what the agent drives of a session.Session: one channel
 // membership, run until its context ends, with live role switch, mute and
-// gain. *Session implements it.
-type session interface {
+// gain. *session.Session implements it.
+type Session interface {
 	Run(ctx context.Context) error
-	SetRole(ctx context.Context, r Role) (Switch, error)
+	SetRole(ctx context.Context, r Role) (session.Switch, error)
 	SetMuted(muted bool)
 	SetGain(db float64)
 	meters
@@ -58,14 +57,23 @@ type AgentConfig struct {
 	// StateDir holds DesiredFile; created (0700) if missing. Empty: the
 	// desired state is not persisted (tests, benchmarks).
 	StateDir string
-	// Config gives the sessions' audio, opus, uplink and webrtc sections,
-	// the default token (uplink.token) and uid (uplink.uid, else DeviceID)
-	// of a join without them, the initial gain (audio.gain_db) and the
-	// restart backoff (uplink.retry_min, retry_max); required.
-	Config    *config.Config
-	Publisher publisher // required
-	// NewSession creates the session of a join; nil means NewSession.
-	NewSession func(SessionConfig) (session, error)
+	// Session is the template of every session's configuration (its
+	// audio, opus and uplink values): the agent sets the channel, uid,
+	// token, role, gain, log, callbacks and heartbeat of each join.
+	Session session.Config
+	// Token and UID are the default token and uid of a join without them
+	// (uplink.token, uplink.uid); an empty UID means DeviceID.
+	Token, UID string
+	// GainDB is the input gain of a desired state without one
+	// (audio.gain_db).
+	GainDB float64
+	// RetryMin and RetryMax bound the backoff between restarts of a
+	// session that ended (uplink.retry_min, retry_max); 0: the uplink's
+	// defaults.
+	RetryMin, RetryMax time.Duration
+	Publisher          publisher // required
+	// NewSession creates the session of a join; nil means session.New.
+	NewSession func(session.Config) (Session, error)
 	// Autojoin is the desired state at the first start, when StateDir has
 	// no DesiredFile yet (a board fresh out of the box); nil: idle.
 	Autojoin *Desired
@@ -100,7 +108,7 @@ type Agent struct {
 	base       *slog.Logger // for the sessions
 	log        *slog.Logger
 	now        func() time.Time
-	newSession func(SessionConfig) (session, error)
+	newSession func(session.Config) (Session, error)
 
 	events *mailbox // from handlers and callbacks to the loop
 	ran    atomic.Bool
@@ -121,9 +129,6 @@ type Agent struct {
 func NewAgent(cfg AgentConfig) (*Agent, error) {
 	if cfg.DeviceID == "" || strings.ContainsAny(cfg.DeviceID, "/+#\x00") {
 		return nil, fmt.Errorf("device: agent: device id %q: must be a non-empty MQTT topic level", cfg.DeviceID)
-	}
-	if cfg.Config == nil {
-		return nil, errors.New("device: agent: no configuration")
 	}
 	if cfg.Publisher == nil {
 		return nil, errors.New("device: agent: no publisher")
@@ -159,22 +164,22 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		a.now = time.Now
 	}
 	if a.newSession == nil {
-		a.newSession = func(c SessionConfig) (session, error) { return NewSession(c) }
+		a.newSession = func(c session.Config) (Session, error) { return session.New(c) }
 	}
-	uid := cfg.Config.Uplink.UID
+	uid := cfg.UID
 	if uid == "" {
 		uid = cfg.DeviceID
 	}
 	if err := validateUID(uid); err != nil {
 		return nil, fmt.Errorf("device: agent: default uid %q: %w", uid, err)
 	}
-	if err := validateToken(cfg.Config.Uplink.Token); err != nil {
+	if err := validateToken(cfg.Token); err != nil {
 		return nil, fmt.Errorf("device: agent: uplink.token: %w", err)
 	}
-	a.retry = restartBackoff(cfg.Config.Uplink)
+	a.retry = restartBackoff(cfg.RetryMin, cfg.RetryMax)
 	a.m = newMachine(machineConfig{
 		device: cfg.DeviceID, version: cfg.Version,
-		token: cfg.Config.Uplink.Token, uid: uid, gainDB: cfg.Config.Audio.GainDB,
+		token: cfg.Token, uid: uid, gainDB: cfg.GainDB,
 		joinTimeout: cfg.JoinTimeout,
 	})
 	return a, nil
@@ -183,13 +188,12 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 // restartBackoff paces the restarts of a session that ended: from
 // uplink.retry_min doubled per failure up to uplink.retry_max, with
 // jitter.
-func restartBackoff(c config.Uplink) *backoff.Backoff {
-	lo, hi := c.RetryMin, c.RetryMax
+func restartBackoff(lo, hi time.Duration) *backoff.Backoff {
 	if lo <= 0 {
-		lo = uplink.DefaultRetryMin
+		lo = defaults.UplinkRetryMin
 	}
 	if hi < lo {
-		hi = max(lo, uplink.DefaultRetryMax)
+		hi = max(lo, defaults.UplinkRetryMax)
 	}
 	return backoff.New(lo, hi)
 }
@@ -384,7 +388,7 @@ func (a *Agent) transport(t evTransport) {
 // loadDesired returns the desired state to start with: DesiredFile's,
 // Autojoin's when there is none, idle when it is corrupt (warn says so).
 func (a *Agent) loadDesired() (want Desired, warn string) {
-	idle := Desired{GainDB: a.cfg.Config.Audio.GainDB}
+	idle := Desired{GainDB: a.cfg.GainDB}
 	autojoin := idle
 	if a.cfg.Autojoin != nil {
 		autojoin = *a.cfg.Autojoin

@@ -3,6 +3,7 @@ package device
 import (
 	"time"
 
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -31,7 +32,7 @@ type (
 	// evSession is a session event: mic-lost, stream-added, ….
 	evSession struct {
 		gen uint64
-		e   Event
+		e   session.Event
 	}
 	// evEnded: the session's Run returned.
 	evEnded struct {
@@ -41,7 +42,7 @@ type (
 	// evSwitched: a SetRole returned.
 	evSwitched struct {
 		gen, seq uint64
-		sw       Switch
+		sw       session.Switch
 		err      error
 	}
 	// evTimeout: the pending command seq waited JoinTimeout.

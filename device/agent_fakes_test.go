@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -170,7 +170,7 @@ func (p *fakePublisher) events(t *testing.T, name string) []map[string]any {
 // ends or the test ends it with an error; the test reports its uplink
 // states through the OnState callback it was configured with.
 type fakeSession struct {
-	cfg     SessionConfig
+	cfg     session.Config
 	end     chan error    // a value makes Run return it
 	stuck   bool          // Run ignores its context (set before Run)
 	running chan struct{} // closed when Run started
@@ -181,8 +181,8 @@ type fakeSession struct {
 	roles   []Role // SetRole calls
 	muted   []bool
 	gains   []float64
-	stats   SessionStats
-	setRole func(ctx context.Context, r Role) (Switch, error) // nil: connect in r at once
+	stats   session.Stats
+	setRole func(ctx context.Context, r Role) (session.Switch, error) // nil: connect in r at once
 }
 
 func (f *fakeSession) Run(ctx context.Context) error {
@@ -208,7 +208,7 @@ func (f *fakeSession) currentRole() Role {
 	return f.role
 }
 
-func (f *fakeSession) SetRole(ctx context.Context, r Role) (Switch, error) {
+func (f *fakeSession) SetRole(ctx context.Context, r Role) (session.Switch, error) {
 	f.mu.Lock()
 	from := f.role
 	f.roles = append(f.roles, r)
@@ -220,7 +220,7 @@ func (f *fakeSession) SetRole(ctx context.Context, r Role) (Switch, error) {
 	}
 	f.cfg.OnState(from, uplink.StateClosed, nil)
 	f.cfg.OnState(r, uplink.StateConnected, nil)
-	return Switch{From: from, To: r}, nil
+	return session.Switch{From: from, To: r}, nil
 }
 
 func (f *fakeSession) SetMuted(m bool) {
@@ -235,7 +235,7 @@ func (f *fakeSession) SetGain(db float64) {
 	f.gains = append(f.gains, db)
 }
 
-func (f *fakeSession) Stats() SessionStats {
+func (f *fakeSession) Stats() session.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.stats
@@ -264,7 +264,7 @@ type sessions struct {
 
 func newSessions() *sessions { return &sessions{created: make(chan *fakeSession, 100)} }
 
-func (ss *sessions) new(cfg SessionConfig) (session, error) {
+func (ss *sessions) new(cfg session.Config) (Session, error) {
 	if ss.fail != nil {
 		return nil, ss.fail
 	}
@@ -328,13 +328,6 @@ type harnessOpts struct {
 	ss       *sessions
 }
 
-func testAgentConfig() *config.Config {
-	c := config.Defaults()
-	c.Uplink.RetryMin = 20 * time.Millisecond
-	c.Uplink.RetryMax = 50 * time.Millisecond
-	return &c
-}
-
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	if o.dir == "" {
@@ -345,7 +338,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	h := &harness{t: t, pub: newFakePublisher(), ss: o.ss, runErr: make(chan error, 1)}
 	cfg := AgentConfig{
-		DeviceID: "d1", Version: "test", StateDir: o.dir, Config: testAgentConfig(),
+		DeviceID: "d1", Version: "test", StateDir: o.dir, RetryMin: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 		Publisher: h.pub, NewSession: h.ss.new, Autojoin: o.autojoin, Log: testLog(),
 		JoinTimeout: 2 * time.Second, TelemetryInterval: -1,
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -341,9 +342,9 @@ func (s *step) sessionEvent(ev evSession) {
 		msg.Message = ev.e.Err.Error()
 	}
 	switch ev.e.Name {
-	case EventStreamAdded:
+	case session.EventStreamAdded:
 		s.addHost(ev.e.UID)
-	case EventStreamRemoved:
+	case session.EventStreamRemoved:
 		if !s.removeHost(ev.e.UID) {
 			return // not known: already reported removed
 		}
@@ -376,7 +377,7 @@ func (s *step) removeHost(uid string) bool {
 // dropHosts reports every host still listed removed: their session ended.
 func (s *step) dropHosts() {
 	for _, h := range s.m.hosts {
-		s.do(effEvent{eventMsg{Event: EventStreamRemoved, UID: h.uid}})
+		s.do(effEvent{eventMsg{Event: session.EventStreamRemoved, UID: h.uid}})
 	}
 	s.m.hosts = nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -12,7 +13,7 @@ import (
 // a role switch was asked for, its switch goroutine.
 type liveSession struct {
 	gen    uint64
-	s      session
+	s      Session
 	cancel context.CancelFunc // stops Run (and the switch goroutine)
 
 	mu   sync.Mutex
@@ -25,20 +26,18 @@ type liveSession struct {
 // callbacks and its end only send events to the loop. A session that
 // cannot be created ends at once (evEnded with the error).
 func (a *Agent) startSession(gen uint64, w Desired) {
-	cfg := *a.cfg.Config
-	cfg.Audio.GainDB = w.GainDB
-	token := w.Token
-	if token == "" && a.cfg.TokenFor != nil {
-		token = a.cfg.TokenFor(w.Channel, w.UID)
+	cfg := a.cfg.Session
+	cfg.Channel, cfg.UID, cfg.Token, cfg.Role = w.Channel, w.UID, w.Token, w.Role
+	if cfg.Token == "" && a.cfg.TokenFor != nil {
+		cfg.Token = a.cfg.TokenFor(w.Channel, w.UID)
 	}
-	s, err := a.newSession(SessionConfig{
-		Config: &cfg, Channel: w.Channel, UID: w.UID, Token: token, Role: w.Role, Heartbeat: a.cfg.Heartbeat,
-		Log: a.base,
-		OnState: func(r Role, st uplink.State, err error) {
-			a.send(evUplink{gen: gen, role: r, state: st, err: err})
-		},
-		OnEvent: func(e Event) { a.send(evSession{gen: gen, e: e}) },
-	})
+	cfg.Audio.GainDB = w.GainDB
+	cfg.Log, cfg.Heartbeat = a.base, a.cfg.Heartbeat.audioHalf()
+	cfg.OnState = func(r Role, st uplink.State, err error) {
+		a.send(evUplink{gen: gen, role: r, state: st, err: err})
+	}
+	cfg.OnEvent = func(e session.Event) { a.send(evSession{gen: gen, e: e}) }
+	s, err := a.newSession(cfg)
 	if err != nil {
 		a.queue = append(a.queue, evEnded{gen: gen, err: fmt.Errorf("device: new session: %w", err)})
 		return

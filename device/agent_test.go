@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -253,7 +254,7 @@ func TestAgentSetRoleFailureRestarts(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	f := joinHost(t, h)
 	f.mu.Lock()
-	f.setRole = func(context.Context, Role) (Switch, error) { return Switch{}, ErrNotRunning }
+	f.setRole = func(context.Context, Role) (session.Switch, error) { return session.Switch{}, session.ErrNotRunning }
 	f.mu.Unlock()
 	id := h.send(`{"action":"set_role","role":"audience"}`)
 	g := h.ss.next(t)
@@ -406,7 +407,7 @@ func TestAgentDesiredSurvivesPowerLoss(t *testing.T) {
 	g.mu.Lock()
 	muted, gains := fmt.Sprint(g.muted), fmt.Sprint(g.gains)
 	g.mu.Unlock()
-	if muted != "[true]" || gains != "[6]" || g.cfg.Config.Audio.GainDB != 6 {
+	if muted != "[true]" || gains != "[6]" || g.cfg.Audio.GainDB != 6 {
 		t.Errorf("muted %s gains %s", muted, gains)
 	}
 	g.connect()
@@ -475,7 +476,7 @@ func TestAgentShutdown(t *testing.T) {
 	if r := h.pub.reply(t, "late"); r.Error == nil || r.Error.Code != CodeUnavailable {
 		t.Errorf("late command answered %+v", r)
 	}
-	if g, _ := settle(t, before, 1<<30); g > before {
+	if g := settleGoroutines(before); g > before {
 		t.Errorf("%d goroutines after Run, %d before", g, before)
 	}
 }
@@ -489,13 +490,13 @@ func TestAgentStreamsAndMic(t *testing.T) {
 	f := h.ss.next(t)
 	f.connect()
 	h.pub.awaitState(t, "joined")
-	f.cfg.OnEvent(Event{Name: EventStreamAdded, UID: "0"})
-	f.cfg.OnEvent(Event{Name: EventStreamAdded, UID: "1"})
+	f.cfg.OnEvent(session.Event{Name: session.EventStreamAdded, UID: "0"})
+	f.cfg.OnEvent(session.Event{Name: session.EventStreamAdded, UID: "1"})
 	h.pub.await(t, "hosts", func() bool { s := h.pub.state(t); return len(s.Hosts) == 2 })
-	f.cfg.OnEvent(Event{Name: EventStreamRemoved, UID: "0"})
+	f.cfg.OnEvent(session.Event{Name: session.EventStreamRemoved, UID: "0"})
 	h.pub.await(t, "host removed", func() bool { return fmt.Sprint(h.pub.state(t).Hosts) == "[1]" })
-	f.cfg.OnEvent(Event{Name: EventMicLost, Err: errTest})
-	f.cfg.OnEvent(Event{Name: EventMicRestored})
+	f.cfg.OnEvent(session.Event{Name: session.EventMicLost, Err: errTest})
+	f.cfg.OnEvent(session.Event{Name: session.EventMicRestored})
 	h.ok(`{"action":"leave"}`)
 	if s := h.pub.awaitState(t, "idle"); len(s.Hosts) != 0 {
 		t.Errorf("hosts after leave %v", s.Hosts)
@@ -543,11 +544,12 @@ func TestAgentReconnectRepublishes(t *testing.T) {
 func TestAgentConfigValidation(t *testing.T) {
 	pub := newFakePublisher()
 	for _, c := range []AgentConfig{
-		{Config: testAgentConfig(), Publisher: pub},
-		{DeviceID: "a/b", Config: testAgentConfig(), Publisher: pub},
-		{DeviceID: "d", Publisher: pub},
-		{DeviceID: "d", Config: testAgentConfig()},
-		{DeviceID: "d", Config: testAgentConfig(), Publisher: pub, Autojoin: &Desired{Channel: "x"}},
+		{Publisher: pub},
+		{DeviceID: "a/b", Publisher: pub},
+		{DeviceID: "d", UID: "a\x00b", Publisher: pub},
+		{DeviceID: "d", Token: "not a token", Publisher: pub},
+		{DeviceID: "d"},
+		{DeviceID: "d", Publisher: pub, Autojoin: &Desired{Channel: "x"}},
 	} {
 		if _, err := NewAgent(c); err == nil {
 			t.Errorf("NewAgent(%+v) succeeded", c)

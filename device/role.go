@@ -1,6 +1,6 @@
-// Package device is the board's side of a channel: the role it plays
-// (host or audience), switched live, and, with the device agent, the state
-// the fleet drives over MQTT.
+// Package device is the board's device agent: the state the fleet drives
+// over MQTT (commands, the desired state, reported state, telemetry and
+// events), applied to the board's channel session (package session).
 package device
 
 import "github.com/onair-dev/onair/channel"

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -144,7 +145,7 @@ func TestNext(t *testing.T) {
 		)},
 		{"a failed switch restarts the session in the desired role", append(joined[:3:3],
 			nextStep{cmd(`{"id":"r1","action":"set_role","role":"audience"}`), StateJoining, "", "timeout setrole:audience persist"},
-			nextStep{evSwitched{gen: 1, seq: 2, err: ErrNotRunning}, StateJoining, "", "stop:1"},
+			nextStep{evSwitched{gen: 1, seq: 2, err: session.ErrNotRunning}, StateJoining, "", "stop:1"},
 			nextStep{evEnded{gen: 1}, StateJoining, "", "start:2"},
 			nextStep{up(2, RoleAudience, uplink.StateConnected), StateJoined, "r1 ok", "event:connection-state"},
 		)},
@@ -201,9 +202,9 @@ func TestNext(t *testing.T) {
 		)},
 		{"stream events keep the hosts", []nextStep{
 			{evStart{want: Desired{Channel: "lobby", Role: RoleAudience}}, StateJoining, "", "start:1 watch"},
-			{evSession{gen: 1, e: Event{Name: EventStreamAdded, UID: "0"}}, StateJoining, "", "event:stream-added"},
-			{evSession{gen: 1, e: Event{Name: EventStreamRemoved, UID: "3"}}, StateJoining, "", ""},
-			{evSession{gen: 1, e: Event{Name: EventMicLost, Err: errTest}}, StateJoining, "", "event:mic-lost"},
+			{evSession{gen: 1, e: session.Event{Name: session.EventStreamAdded, UID: "0"}}, StateJoining, "", "event:stream-added"},
+			{evSession{gen: 1, e: session.Event{Name: session.EventStreamRemoved, UID: "3"}}, StateJoining, "", ""},
+			{evSession{gen: 1, e: session.Event{Name: session.EventMicLost, Err: errTest}}, StateJoining, "", "event:mic-lost"},
 			{evEnded{gen: 1, err: errTest}, StateRetrying, "", "event:stream-removed event:error retry"},
 		}},
 		{"token-will-expire once per token", []nextStep{
@@ -238,11 +239,11 @@ func TestNext(t *testing.T) {
 func TestNextPure(t *testing.T) {
 	m := testMachine()
 	m, _ = next(m, evStart{want: Desired{Channel: "lobby", Role: RoleAudience}}, testNow)
-	m, _ = next(m, evSession{gen: 1, e: Event{Name: EventStreamAdded, UID: "0"}}, testNow)
+	m, _ = next(m, evSession{gen: 1, e: session.Event{Name: session.EventStreamAdded, UID: "0"}}, testNow)
 	m, _ = next(m, cmd(`{"id":"j","action":"join","channel":"lobby","role":"host"}`), testNow)
 	snapshot := fmt.Sprintf("%+v %+v %v", m.rep, *m.pending, m.hosts)
 	_, _ = next(m, evEnded{gen: 1, err: errTest}, testNow.Add(time.Second))
-	_, _ = next(m, evSession{gen: 1, e: Event{Name: EventStreamAdded, UID: "0"}}, testNow)
+	_, _ = next(m, evSession{gen: 1, e: session.Event{Name: session.EventStreamAdded, UID: "0"}}, testNow)
 	_, _ = next(m, cmd(`{"id":"l","action":"leave"}`), testNow)
 	if after := fmt.Sprintf("%+v %+v %v", m.rep, *m.pending, m.hosts); after != snapshot {
 		t.Fatalf("machine changed:\n%s\n%s", snapshot, after)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onair-dev/onair/session"
 )
 
 // userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
@@ -68,7 +70,7 @@ func newTelemetrySampler() *telemetrySampler {
 
 // sample reads the process and the session stats st (nil without a
 // session) of session gen at now.
-func (t *telemetrySampler) sample(now time.Time, st *SessionStats, gen uint64) telemetryMsg {
+func (t *telemetrySampler) sample(now time.Time, st *session.Stats, gen uint64) telemetryMsg {
 	var msg telemetryMsg
 	dt := now.Sub(t.at).Seconds()
 	first := t.at.IsZero() || dt <= 0
@@ -95,7 +97,7 @@ func (t *telemetrySampler) sample(now time.Time, st *SessionStats, gen uint64) t
 }
 
 // session fills the session's numbers.
-func (t *telemetrySampler) session(msg *telemetryMsg, st *SessionStats, gen uint64, first bool, dt float64) {
+func (t *telemetrySampler) session(msg *telemetryMsg, st *session.Stats, gen uint64, first bool, dt float64) {
 	msg.Role = st.Role.String()
 	msg.Level = &levelMsg{RMSDBFS: round(st.Level.RMSDBFS, 1), PeakDBFS: round(st.Level.PeakDBFS, 1)}
 	cur := mediaCounters{gen: gen, role: st.Role}
@@ -135,7 +137,7 @@ func (t *telemetrySampler) session(msg *telemetryMsg, st *SessionStats, gen uint
 
 // publishTelemetry publishes one telemetry message.
 func (a *Agent) publishTelemetry() {
-	var st *SessionStats
+	var st *session.Stats
 	var gen uint64
 	if c := a.cur; c != nil && !a.m.sess.stopping {
 		s := c.s.Stats()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/audio"
+	"github.com/onair-dev/onair/session"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -44,7 +45,7 @@ func TestTelemetrySampler(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	writeProc(t, dir, 100, 50, 20480, "48312\n")
-	st := SessionStats{Role: RoleHost, Level: audio.Level{RMSDBFS: -20.04, PeakDBFS: -6.26},
+	st := session.Stats{Role: RoleHost, Level: audio.Level{RMSDBFS: -20.04, PeakDBFS: -6.26},
 		Publisher: uplink.Stats{PacketsSent: 100, BytesSent: 8000, ReceiverReports: 1,
 			RTT: 12500 * time.Microsecond, FractionLost: 0.0125, PacketsLost: 2, Jitter: 3 * time.Millisecond}}
 	m := ts.sample(t0, &st, 1)
@@ -66,7 +67,7 @@ func TestTelemetrySampler(t *testing.T) {
 	}
 
 	// A new session: counters start again, no rate for this interval.
-	aud := SessionStats{Role: RoleAudience, Subscriber: uplink.SubscriberStats{PacketsReceived: 10, BytesReceived: 800}}
+	aud := session.Stats{Role: RoleAudience, Subscriber: uplink.SubscriberStats{PacketsReceived: 10, BytesReceived: 800}}
 	if m = ts.sample(t0.Add(20*time.Second), &aud, 2); m.BitrateBPS != nil || m.Loss != nil || m.RTTMs != nil {
 		t.Errorf("new session %+v", m)
 	}
@@ -96,7 +97,7 @@ func TestTelemetryPublished(t *testing.T) {
 	h.send(`{"action":"join","channel":"lobby"}`)
 	f := h.ss.next(t)
 	f.mu.Lock()
-	f.stats = SessionStats{Level: audio.Level{RMSDBFS: -30, PeakDBFS: -10}, Publisher: uplink.Stats{PacketsSent: 5}}
+	f.stats = session.Stats{Level: audio.Level{RMSDBFS: -30, PeakDBFS: -10}, Publisher: uplink.Stats{PacketsSent: 5}}
 	f.mu.Unlock()
 	f.connect()
 	h.pub.await(t, "telemetry with a session", func() bool {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	chnames "github.com/onair-dev/onair/channel"
 )
 
 // channel is the hosts and audiences of one channel name. It exists while
@@ -65,6 +67,12 @@ func (s *session) detach(i int) {
 // free slot and every audience of the channel starts receiving it; an
 // audience starts receiving every host. The session's loop starts.
 func (r *Relay) admit(s *session) *httpError {
+	var told []*session // audiences to announce the host to
+	defer func() {
+		for _, a := range told {
+			a.announce(s.host.slot, s.uid)
+		}
+	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -104,6 +112,7 @@ func (r *Relay) admit(s *session) *httpError {
 		ch.slots[slot] = s
 		for a := range ch.audience {
 			a.attach(slot, s.host.tracks[a.aud.shard])
+			told = append(told, a)
 		}
 	case kindAudience:
 		s.aud.shard = r.nextShard % r.shards
@@ -184,6 +193,51 @@ func (s *session) bye(i int) {
 	bye := &rtcp.Goodbye{Sources: []uint32{uint32(enc[0].SSRC)}, Reason: "host left"}
 	if err := s.pc.WriteRTCP([]rtcp.Packet{bye}); err != nil {
 		s.log.Debug("rtcp bye", "slot", i, "err", err)
+	}
+}
+
+// announce sends an RTCP SDES (RFC 3550 §6.5) for the SSRC of sender i
+// whose CNAME names the host uid (channel.HostStreamID): the sender's
+// msid was negotiated with the slot's earlier host, or none. An audience
+// not connected yet drops it; it is announced every host when it
+// connects (announceHosts).
+func (s *session) announce(i int, uid string) {
+	if i >= len(s.aud.senders) {
+		return
+	}
+	enc := s.aud.senders[i].GetParameters().Encodings
+	if len(enc) == 0 {
+		return
+	}
+	sdes := &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
+		Source: uint32(enc[0].SSRC),
+		Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: chnames.HostStreamID(uid)}},
+	}}}
+	if err := s.pc.WriteRTCP([]rtcp.Packet{sdes}); err != nil {
+		s.log.Debug("rtcp sdes", "slot", i, "err", err)
+	}
+}
+
+// announceHosts announces every host of the audience s's channel to it
+// (see announce), for the hosts that came between its answer and its
+// connection.
+func (r *Relay) announceHosts(s *session) {
+	type host struct {
+		slot int
+		uid  string
+	}
+	var hosts []host
+	r.mu.Lock()
+	if ch := r.channels[s.channel]; ch != nil {
+		for i, h := range ch.slots {
+			if h != nil {
+				hosts = append(hosts, host{i, h.uid})
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, h := range hosts {
+		s.announce(h.slot, h.uid)
 	}
 }
 

@@ -32,6 +32,16 @@
 // RTCP BYE. The relay also decodes each host's Opus to meter its level for
 // the API.
 //
+// Listeners learn each host's uid, never its slot: a host's tracks have
+// the media stream id channel.HostStreamID(uid), "onair-host-" and the uid
+// percent-encoded to SDP token-chars (e.g. "onair-host-alice"), which the
+// answer carries for each occupied slot's section as
+// "a=msid:onair-host-alice host-<session>". A host that takes a slot after
+// the answer (the sender keeps its SSRC and its negotiated msid) is
+// announced to the slot's listeners with an RTCP SDES (RFC 3550 §6.5) for
+// the slot's SSRC whose CNAME is that stream id, at once and again to a
+// listener when it connects. A slot's host leaving is an RTCP BYE.
+//
 // Access is by HS256 tokens (package token) naming the channel, the uid and
 // the role; anonymous access exists only when configured.
 package relay

@@ -232,6 +232,7 @@ func (r *Relay) loop(s *session) {
 		}
 	}
 	enter(nextPhase(s.pc.ICEConnectionState(), s.pc.ConnectionState()))
+	announced := false // an audience's hosts, once it connected
 	for {
 		select {
 		case <-s.quit:
@@ -253,6 +254,10 @@ func (r *Relay) loop(s *session) {
 				if p == phaseGone {
 					r.teardown(s, "peer connection "+s.pc.ConnectionState().String())
 					return
+				}
+				if s.kind == kindAudience && !announced && s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+					announced = true
+					r.announceHosts(s)
 				}
 			}
 		}

@@ -98,7 +98,12 @@ func (r RemoveReason) String() string {
 type StreamEvent struct {
 	Kind   StreamEventKind // StreamAdded or StreamRemoved
 	Stream StreamID        // the stream
-	Reason RemoveReason    // why it was removed; ReasonNone for StreamAdded
+	// UID is the stream's host as the server names it: the uid in the
+	// stream id of the slot's msid, or of the RTCP SDES CNAME that
+	// announced the slot's host since (channel.HostStreamID, as the onair
+	// relay sends them); "slot-N" for a server that names no host.
+	UID    string
+	Reason RemoveReason // why it was removed; ReasonNone for StreamAdded
 }
 
 // Sink consumes the RTP packets (Opus, RFC 7587) a Subscriber receives.
@@ -129,6 +134,7 @@ type rxStream struct {
 
 	jitter  atomic.Int64 // jitterT as a time.Duration, for Stats
 	removed atomic.Bool  // the loop removed the stream (RTCP BYE)
+	uid     string       // its host (StreamEvent.UID); the session loop's only
 }
 
 func newRxStream(id StreamID, pkt *rtp.Packet, at time.Time, clock float64) *rxStream {

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	chnames "github.com/onair-dev/onair/channel"
 )
 
 // DefaultSlots is the number of receive-only audio sections a Subscriber
@@ -87,6 +90,16 @@ type Subscriber struct {
 
 	mu      sync.Mutex
 	streams map[StreamID]*rxStream // current streams; written by the Run goroutine
+
+	hosts []slotHost // the current session's, by slot; the Run goroutine's only
+}
+
+// slotHost is who a slot carries, as the server signalled it: the msid
+// of the slot's track (channel.HostStreamID) or, later, an RTCP SDES
+// CNAME, which wins over the msid.
+type slotHost struct {
+	uid    string // "" when unknown
+	byRTCP bool   // uid came from RTCP (an SDES, or a BYE that cleared it)
 }
 
 // NewSubscriber validates cfg, applies its defaults and returns a
@@ -152,11 +165,17 @@ type (
 		slot int
 		ssrc uint32
 	}
+	streamHost struct { // the server named the host of a slot
+		slot   int
+		id     string // a stream id: an msid's, or an SDES CNAME
+		byRTCP bool   // from an SDES, not from the msid
+	}
 )
 
 // prepare adds Slots receive-only Opus transceivers (draft-ietf-wish-whep-03
 // §4.2) and reads their RTCP; a goroutine reads each track pion reports.
 func (sub *Subscriber) prepare(s *session) error {
+	sub.hosts = make([]slotHost, sub.cfg.Slots)
 	receivers := make([]*webrtc.RTPReceiver, sub.cfg.Slots)
 	for i := range receivers {
 		tr, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{
@@ -183,10 +202,11 @@ func (sub *Subscriber) setConnected(bool) {}
 func (sub *Subscriber) handle(_ *session, payload any) {
 	switch ev := payload.(type) {
 	case streamUp:
+		ev.rx.uid = sub.hostOf(ev.rx.id.Slot)
 		sub.mu.Lock()
 		sub.streams[ev.rx.id] = ev.rx
 		sub.mu.Unlock()
-		sub.report(StreamEvent{Kind: StreamAdded, Stream: ev.rx.id})
+		sub.report(StreamEvent{Kind: StreamAdded, Stream: ev.rx.id, UID: ev.rx.uid})
 	case streamDown:
 		sub.remove(ev.rx, ev.reason)
 	case streamBye:
@@ -194,9 +214,26 @@ func (sub *Subscriber) handle(_ *session, payload any) {
 			if rx.id.Slot == ev.slot && rx.id.SSRC == ev.ssrc {
 				rx.removed.Store(true)
 				sub.remove(rx, ReasonBye)
+				sub.hosts[ev.slot] = slotHost{byRTCP: true} // the host left: none known until announced
 			}
 		}
+	case streamHost:
+		uid, ok := chnames.ParseHostStreamID(ev.id)
+		switch {
+		case !ok, !ev.byRTCP && sub.hosts[ev.slot].byRTCP:
+		default:
+			sub.hosts[ev.slot] = slotHost{uid: uid, byRTCP: ev.byRTCP}
+		}
 	}
+}
+
+// hostOf is the uid of slot's host, as the server named it, else
+// "slot-N": a server that does not follow channel.HostStreamID.
+func (sub *Subscriber) hostOf(slot int) string {
+	if uid := sub.hosts[slot].uid; uid != "" {
+		return uid
+	}
+	return "slot-" + strconv.Itoa(slot)
 }
 
 // ended removes every stream of the session, whose read goroutines have
@@ -226,16 +263,16 @@ func (sub *Subscriber) remove(rx *rxStream, reason RemoveReason) {
 	delete(sub.streams, rx.id)
 	sub.mu.Unlock()
 	if ok {
-		sub.report(StreamEvent{Kind: StreamRemoved, Stream: rx.id, Reason: reason})
+		sub.report(StreamEvent{Kind: StreamRemoved, Stream: rx.id, UID: rx.uid, Reason: reason})
 	}
 }
 
 // report logs ev and hands it to OnStream.
 func (sub *Subscriber) report(ev StreamEvent) {
 	if ev.Kind == StreamAdded {
-		sub.c.log.Info("stream added", "stream", ev.Stream)
+		sub.c.log.Info("stream added", "stream", ev.Stream, "uid", ev.UID)
 	} else {
-		sub.c.log.Info("stream removed", "stream", ev.Stream, "reason", ev.Reason)
+		sub.c.log.Info("stream removed", "stream", ev.Stream, "uid", ev.UID, "reason", ev.Reason)
 	}
 	if sub.cfg.OnStream != nil {
 		sub.cfg.OnStream(ev)

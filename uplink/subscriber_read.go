@@ -25,6 +25,10 @@ func (sub *Subscriber) readRTP(s *session, slot int, track *webrtc.TrackRemote) 
 	if clock <= 0 {
 		clock = opusClockRate
 	}
+	// The track's msid names the slot's host as of the answer.
+	if !s.send(event{kind: evMedia, media: streamHost{slot: slot, id: track.StreamID()}}) {
+		return
+	}
 	buf := make([]byte, receiveMTU)
 	var (
 		pkt rtp.Packet
@@ -85,8 +89,9 @@ func (sub *Subscriber) readRTP(s *session, slot int, track *webrtc.TrackRemote) 
 
 // readRTCP reads the RTCP of slot's receiver until the session closes. That
 // drives pion's interceptors (the server's Sender Reports give our Receiver
-// Reports their LSR and DLSR, RFC 3550 §6.4.1), and an RTCP BYE
-// (RFC 3550 §6.6) is handed to the session loop.
+// Reports their LSR and DLSR, RFC 3550 §6.4.1); an RTCP BYE (RFC 3550
+// §6.6) and the CNAME of an SDES (§6.5.1) for the receiver's SSRC are
+// handed to the session loop.
 func (sub *Subscriber) readRTCP(s *session, slot int, r *webrtc.RTPReceiver) {
 	buf := make([]byte, receiveMTU)
 	for {
@@ -98,16 +103,37 @@ func (sub *Subscriber) readRTCP(s *session, slot int, r *webrtc.RTPReceiver) {
 		if err != nil {
 			continue
 		}
-		for _, p := range pkts {
-			bye, ok := p.(*rtcp.Goodbye)
-			if !ok {
-				continue
+		for _, ev := range rtcpEvents(pkts, slot, r) {
+			if !s.send(event{kind: evMedia, media: ev}) {
+				return
 			}
-			for _, ssrc := range bye.Sources {
-				if !s.send(event{kind: evMedia, media: streamBye{slot: slot, ssrc: ssrc}}) {
-					return
+		}
+	}
+}
+
+// rtcpEvents returns what the RTCP packets of slot's receiver r tell the
+// session loop: BYEs, and SDES CNAMEs for r's SSRC (an SDES for another
+// source is not about this slot).
+func rtcpEvents(pkts []rtcp.Packet, slot int, r *webrtc.RTPReceiver) []any {
+	var out []any
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.Goodbye:
+			for _, ssrc := range p.Sources {
+				out = append(out, streamBye{slot: slot, ssrc: ssrc})
+			}
+		case *rtcp.SourceDescription:
+			for _, c := range p.Chunks {
+				if t := r.Track(); t != nil && t.SSRC() != 0 && uint32(t.SSRC()) != c.Source {
+					continue
+				}
+				for _, it := range c.Items {
+					if it.Type == rtcp.SDESCNAME {
+						out = append(out, streamHost{slot: slot, id: it.Text, byRTCP: true})
+					}
 				}
 			}
 		}
 	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/device"
+	"github.com/onair-dev/onair/session"
 )
 
 func newPublishCommand(stderr io.Writer) *cobra.Command {
@@ -81,9 +82,9 @@ func runSession(ctx context.Context, cfg *config.Config, role device.Role, log *
 		uid, _ = os.Hostname()
 	}
 	// The uplink logs every state change of the session itself.
-	s, err := device.NewSession(device.SessionConfig{
-		Config: cfg, Channel: cfg.Uplink.Channel, UID: uid, Token: cfg.Uplink.Token, Role: role, Log: log,
-	})
+	sc := sessionConfig(cfg)
+	sc.Channel, sc.UID, sc.Token, sc.Role, sc.Log = cfg.Uplink.Channel, uid, cfg.Uplink.Token, role, log
+	s, err := session.New(sc)
 	if err != nil {
 		return err
 	}

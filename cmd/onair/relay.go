@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/config"
-	"github.com/onair-dev/onair/device"
 	"github.com/onair-dev/onair/relay"
 	"github.com/onair-dev/onair/web"
 )
@@ -65,8 +64,8 @@ func relayConfig(cfg *config.Config) relay.Config {
 		MaxSessions:        cfg.Relay.MaxSessions,
 		MaxHostsPerChannel: cfg.Relay.MaxHostsPerChannel,
 		DisconnectTimeout:  cfg.Relay.DisconnectTimeout,
-		ICEServers:         device.ICEServers(cfg),
-		Network:            device.Network(cfg),
+		ICEServers:         iceServers(cfg),
+		Network:            network(cfg),
 		Web:                web.Handler(),
 	}
 }

@@ -208,15 +208,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify
 	}
 	heartbeat := &device.Heartbeat{}
 	newAgent := func(cfg *config.Config) (*device.Agent, error) {
-		return device.NewAgent(device.AgentConfig{
-			DeviceID: id, Version: Version, StateDir: dir, Config: cfg,
-			Publisher:         mqttPublisher{client, notify},
-			Heartbeat:         heartbeat,
-			Autojoin:          autojoin(cfg),
-			TelemetryInterval: cfg.MQTT.TelemetryInterval,
-			TokenFor:          selfTokens(cfg, secret),
-			Log:               log,
-		})
+		ac := agentConfig(cfg)
+		ac.DeviceID, ac.Version, ac.StateDir = id, Version, dir
+		ac.Publisher, ac.Heartbeat, ac.Autojoin = mqttPublisher{client, notify}, heartbeat, autojoin(cfg)
+		ac.TokenFor, ac.Log = selfTokens(cfg, secret), log
+		return device.NewAgent(ac)
 	}
 	agent, err := newAgent(cfg)
 	if err != nil {

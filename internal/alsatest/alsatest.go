@@ -58,6 +58,10 @@ type Options struct {
 	// runs at the signal's rate, so PortAudio sees a device that captures at
 	// that rate only) reading "<name>.raw".
 	Extra map[string]Signal
+	// NoCapture writes a board without a microphone: the playback PCMs
+	// "play" and "default" only, neither of which captures, so PortAudio
+	// lists no input device at all. Signal and Extra are ignored.
+	NoCapture bool
 }
 
 // Env is a written configuration.
@@ -92,6 +96,9 @@ func Write(dir string, opts Options) (Env, error) {
 	}
 	if strings.ContainsAny(dir, "\"\\\n") {
 		return Env{}, fmt.Errorf("alsatest: directory %q: quotes, backslashes and newlines do not fit an ALSA config string", dir)
+	}
+	if opts.NoCapture {
+		return writeNoCapture(dir)
 	}
 	sig := opts.Signal.withDefaults()
 	if sig.Rate != 48000 {
@@ -139,6 +146,21 @@ func Write(dir string, opts Options) (Env, error) {
 		fmt.Fprintf(&b, "pcm.%s { type plug slave { pcm \"%sfile\" format S16_LE rate %d channels 1 } }\n", name, name, s.Rate)
 	}
 	if err := os.WriteFile(env.ConfigPath, []byte(b.String()), 0o644); err != nil {
+		return Env{}, fmt.Errorf("alsatest: write config: %w", err)
+	}
+	return env, nil
+}
+
+// writeNoCapture writes the configuration of Options.NoCapture. The file
+// PCM is defined inline: a named one would be listed as a capture device
+// (it captures from its null slave).
+func writeNoCapture(dir string) (Env, error) {
+	env := Env{ConfigPath: filepath.Join(dir, "asound.conf"), OutPath: filepath.Join(dir, "out.raw"), Inputs: map[string]string{}}
+	conf := "pcm.null { type null }\n" +
+		"pcm.play { type asym playback.pcm { type plug slave { pcm { type file slave.pcm \"null\" file \"" + env.OutPath +
+		"\" format \"raw\" } format S16_LE rate 48000 channels 1 } } }\n" +
+		"pcm.!default { type asym playback.pcm \"play\" }\n"
+	if err := os.WriteFile(env.ConfigPath, []byte(conf), 0o644); err != nil {
 		return Env{}, fmt.Errorf("alsatest: write config: %w", err)
 	}
 	return env, nil

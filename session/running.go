@@ -1,4 +1,4 @@
-package device
+package session
 
 import (
 	"context"
@@ -69,19 +69,19 @@ func (r *running) stop() error {
 }
 
 // start starts role in a context of its own derived from ctx.
-func (s *Session) start(ctx context.Context, role Role) (*running, error) {
+func (s *Session) start(ctx context.Context, role channel.Role) (*running, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	r := newRunning()
 	r.cancel = cancel
 	var run func(context.Context) error
 	var err error
 	switch role {
-	case RoleHost:
+	case channel.RoleHost:
 		run, r.release, err = s.host(r)
-	case RoleAudience:
+	case channel.RoleAudience:
 		run, r.release, err = s.audience(r)
 	default:
-		err = fmt.Errorf("device: role %s: must be host or audience", role)
+		err = fmt.Errorf("session: role %s: must be host or audience", role)
 	}
 	if err != nil {
 		cancel()
@@ -97,7 +97,7 @@ func (s *Session) start(ctx context.Context, role Role) (*running, error) {
 }
 
 // onState reports a session state change and marks the first connection.
-func (s *Session) onState(r *running, role Role) func(uplink.State, error) {
+func (s *Session) onState(r *running, role channel.Role) func(uplink.State, error) {
 	return func(st uplink.State, err error) {
 		if st == uplink.StateConnected {
 			r.markConnected()
@@ -111,25 +111,22 @@ func (s *Session) onState(r *running, role Role) func(uplink.State, error) {
 // host prepares the host role: input → Opus → WHIP. The input is
 // supervised (see capture): a microphone that fails does not end the role.
 func (s *Session) host(r *running) (func(context.Context) error, func(), error) {
-	c := s.cfg.Config
-	capt := newCapture(c, s.log, s.event)
-	capt.SetGain(s.gainDB())
-	capt.SetMuted(s.muted.Load())
+	u := s.cfg.Uplink
 	pub, err := uplink.NewPublisher(uplink.PublisherConfig{
-		URL: channel.ExpandURL(c.Uplink.WHIPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
-		ICEServers: ICEServers(c), Network: Network(c), Channels: c.Audio.Channels,
-		RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
-		Log: s.log, OnState: s.onState(r, RoleHost),
+		URL: channel.ExpandURL(u.WHIPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
+		ICEServers: u.ICEServers, Network: u.Network, Channels: s.cfg.Audio.Channels,
+		RequestTimeout: u.RequestTimeout, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
+		Log: s.log, OnState: s.onState(r, channel.RoleHost),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	s.setMedia(&media{capture: capt, publisher: pub})
+	s.setMedia(&media{publisher: pub})
 	return func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
-			return capt.run(gctx, func(f audio.Frame) error {
-				s.cfg.Heartbeat.beatAudio()
+			return s.capture.run(gctx, func(f audio.Frame) error {
+				s.cfg.Heartbeat.beat()
 				if err := pub.WriteOpus(f.Payload, f.Samples); err != nil {
 					return err
 				}
@@ -147,34 +144,33 @@ func (s *Session) host(r *running) (func(context.Context) error, func(), error) 
 // audience prepares the audience role: WHEP → jitter buffers → decode →
 // mix → output.
 func (s *Session) audience(r *running) (func(context.Context) error, func(), error) {
-	c := s.cfg.Config
+	a, u := s.cfg.Audio, s.cfg.Uplink
 	player, err := audio.NewPlayer(audio.PlayerConfig{
-		Output:      c.Audio.Output,
-		Format:      audio.Format{SampleRate: 48000, Channels: c.Audio.Channels, FrameMs: c.Audio.FrameMs},
-		VolumeDB:    c.Audio.VolumeDB,
-		TargetDelay: c.Audio.JitterDelay,
+		Output:      a.Output,
+		Format:      audio.Format{SampleRate: 48000, Channels: a.Channels, FrameMs: a.FrameMs},
+		VolumeDB:    a.VolumeDB,
+		TargetDelay: a.JitterDelay,
 		Log:         s.log.With("component", "audio"),
 		OnPlayed:    func(p audio.Played) { r.markMedia(p.Written) },
-		OnFrame:     s.cfg.Heartbeat.beatAudio,
+		OnFrame:     s.cfg.Heartbeat.beat,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	release := func() { s.setMedia(nil); _ = player.Close() }
 	sub, err := uplink.NewSubscriber(uplink.SubscriberConfig{
-		URL: channel.ExpandURL(c.Uplink.WHEPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
-		ICEServers: ICEServers(c), Network: Network(c),
-		RequestTimeout: c.Uplink.RequestTimeout, RetryMin: c.Uplink.RetryMin, RetryMax: c.Uplink.RetryMax,
-		Log: s.log, OnState: s.onState(r, RoleAudience),
+		URL: channel.ExpandURL(u.WHEPURL, s.cfg.Channel, s.cfg.UID), Token: s.cfg.Token,
+		ICEServers: u.ICEServers, Network: u.Network,
+		RequestTimeout: u.RequestTimeout, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
+		Log: s.log, OnState: s.onState(r, channel.RoleAudience),
 		Sink: playerSink{player},
 		OnStream: func(ev uplink.StreamEvent) {
-			s.log.Info("stream "+streamEventName(ev.Kind), "slot", ev.Stream.Slot, "ssrc", ev.Stream.SSRC)
 			name := EventStreamAdded
 			if ev.Kind == uplink.StreamRemoved {
 				player.RemoveStream(streamKey(ev.Stream))
 				name = EventStreamRemoved
 			}
-			s.event(Event{Name: name, UID: strconv.Itoa(ev.Stream.Slot)})
+			s.event(Event{Name: name, UID: ev.UID})
 		},
 	})
 	if err != nil {
@@ -199,11 +195,4 @@ func (ps playerSink) Packet(id uplink.StreamID, pkt *rtp.Packet, arrival time.Ti
 
 func streamKey(id uplink.StreamID) audio.StreamKey {
 	return audio.StreamKey(strconv.Itoa(id.Slot) + "/" + strconv.FormatUint(id.N, 10))
-}
-
-func streamEventName(k uplink.StreamEventKind) string {
-	if k == uplink.StreamAdded {
-		return "added"
-	}
-	return "removed"
 }

@@ -1,17 +1,19 @@
-package device
+// Package session is a board's membership of one channel: the role it
+// plays (host or audience), switched live inside the process, with the
+// audio devices and the WHIP or WHEP session of each role.
+package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-dev/onair/audio"
 	"github.com/onair-dev/onair/channel"
-	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -20,17 +22,19 @@ import (
 // channel without hosts plays nothing.
 const mediaWait = 3 * time.Second
 
-// SessionConfig configures a Session.
-type SessionConfig struct {
-	Config  *config.Config // the audio, opus, uplink and webrtc sections
-	Channel string         // channel name (channel.ValidateName)
-	UID     string         // substituted for {uid} in the endpoint URLs
-	Token   string         // Bearer token of the WHIP/WHEP requests
-	Role    Role           // the role Run starts in
+// Config configures a Session.
+type Config struct {
+	Channel string       // channel name (channel.ValidateName)
+	UID     string       // substituted for {uid} in the endpoint URLs
+	Token   string       // Bearer token of the WHIP/WHEP requests
+	Role    channel.Role // the role Run starts in
+	Audio   Audio
+	Opus    audio.OpusOptions // the host's encoder
+	Uplink  Uplink
 	Log     *slog.Logger
 	// OnState, if set, is called with every state change of the running
 	// role's WHIP or WHEP session.
-	OnState func(Role, uplink.State, error)
+	OnState func(channel.Role, uplink.State, error)
 	// OnEvent, if set, is called with mic-lost, mic-restored and stream
 	// events; from the session's goroutines.
 	OnEvent func(Event)
@@ -38,9 +42,35 @@ type SessionConfig struct {
 	Heartbeat *Heartbeat
 }
 
+// Audio is a session's audio devices and format.
+type Audio struct {
+	// Input is the host's input (audio.OpenSource); FallbackInput is
+	// played while Input cannot be opened, empty for none.
+	Input, FallbackInput string
+	Output               string        // the audience's output (audio.NewPlayer)
+	SampleRate           int           // of the input, Hz
+	Channels             int           // 1 or 2
+	FrameMs              int           // 10, 20, 40 or 60
+	GainDB               float64       // the host input gain Run starts with
+	VolumeDB             float64       // the audience's output volume
+	JitterDelay          time.Duration // the audience's jitter buffer target
+}
+
+// Uplink is where and how a session's roles connect.
+type Uplink struct {
+	// WHIPURL and WHEPURL are the endpoint templates of the host and the
+	// audience role; {channel} and {uid} are substituted.
+	WHIPURL, WHEPURL string
+	RequestTimeout   time.Duration // per HTTP request; the uplink's default if 0
+	RetryMin         time.Duration // first retry pause; the uplink's default if 0
+	RetryMax         time.Duration // longest retry pause; the uplink's default if 0
+	ICEServers       []uplink.ICEServer
+	Network          uplink.NetworkConfig
+}
+
 // Switch reports one role switch, timed from the request.
 type Switch struct {
-	From, To Role
+	From, To channel.Role
 	// Stopped is when the old role was torn down: its session DELETEd,
 	// its audio device closed.
 	Stopped time.Duration
@@ -53,27 +83,25 @@ type Switch struct {
 }
 
 // ErrNotRunning is returned by SetRole when Run is not running.
-var ErrNotRunning = errors.New("device: session not running")
+var ErrNotRunning = errors.New("session: not running")
 
 // Session is a board's membership of one channel in one role at a time:
 // as host it publishes its input over WHIP, as audience it plays the hosts
 // over WHEP. SetRole switches between them inside the running process.
 type Session struct {
-	cfg      SessionConfig
+	cfg      Config
 	log      *slog.Logger
 	switches chan switchRequest
 	running  atomic.Bool
-
-	gain  atomic.Uint64 // math.Float64bits of the host input gain, dB
-	muted atomic.Bool
+	capture  *capture // the host's input, kept across roles: it holds gain and mute
 
 	mu    sync.Mutex
-	role  Role
+	role  channel.Role
 	media *media // what the running role holds; nil between roles
 }
 
 type switchRequest struct {
-	to    Role
+	to    channel.Role
 	reply chan switchStarted
 }
 
@@ -87,28 +115,31 @@ type switchStarted struct {
 	startErr error
 }
 
-// NewSession validates cfg and returns a Session; nothing starts before Run.
-func NewSession(cfg SessionConfig) (*Session, error) {
-	if cfg.Config == nil {
-		return nil, errors.New("device: session: no configuration")
-	}
+// New validates cfg and returns a Session; nothing starts before Run.
+func New(cfg Config) (*Session, error) {
 	if err := channel.ValidateName(cfg.Channel); err != nil {
-		return nil, fmt.Errorf("device: session: %w", err)
+		return nil, fmt.Errorf("session: %w", err)
 	}
-	if cfg.Role != RoleHost && cfg.Role != RoleAudience {
-		return nil, fmt.Errorf("device: session: role %s: must be host or audience", cfg.Role)
+	if !validRole(cfg.Role) {
+		return nil, fmt.Errorf("session: role %s: must be host or audience", cfg.Role)
 	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{cfg: cfg, log: log, switches: make(chan switchRequest), role: cfg.Role}
-	s.gain.Store(math.Float64bits(cfg.Config.Audio.GainDB))
+	capt, err := newCapture(cfg.Audio, cfg.Opus, log, s.event, cfg.Heartbeat.beat)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	s.capture = capt
 	return s, nil
 }
 
+func validRole(r channel.Role) bool { return r == channel.RoleHost || r == channel.RoleAudience }
+
 // Role returns the role the session is in or switching to.
-func (s *Session) Role() Role {
+func (s *Session) Role() channel.Role {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.role
@@ -120,7 +151,7 @@ func (s *Session) Role() Role {
 // audio device that failed.
 func (s *Session) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("device: session already running")
+		return errors.New("session: already running")
 	}
 	defer s.running.Store(false)
 
@@ -162,9 +193,9 @@ func (s *Session) Run(ctx context.Context) error {
 // returns when the new role is connected and has media (or mediaWait
 // passed), with the switch's timings. Switching to the current role is a
 // no-op.
-func (s *Session) SetRole(ctx context.Context, r Role) (Switch, error) {
-	if r != RoleHost && r != RoleAudience {
-		return Switch{}, fmt.Errorf("device: set role %s: must be host or audience", r)
+func (s *Session) SetRole(ctx context.Context, r channel.Role) (Switch, error) {
+	if !validRole(r) {
+		return Switch{}, fmt.Errorf("session: set role %s: must be host or audience", r)
 	}
 	if !s.running.Load() {
 		return Switch{}, ErrNotRunning
@@ -192,7 +223,7 @@ func (s *Session) SetRole(ctx context.Context, r Role) (Switch, error) {
 	case <-st.next.connected:
 		sw.Connected = st.next.connectedAt().Sub(st.at)
 	case <-st.next.done:
-		return sw, fmt.Errorf("device: %s role ended while switching", r)
+		return sw, fmt.Errorf("session: %s role ended while switching", r)
 	case <-ctx.Done():
 		return sw, ctx.Err()
 	}

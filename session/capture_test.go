@@ -1,4 +1,4 @@
-package device
+package session
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/audio"
-	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/internal/alsatest"
 )
 
@@ -36,12 +35,12 @@ func (l *eventLog) names() []string {
 // mic-lost; when the microphone appears it switches to it and reports
 // mic-restored, without ending the role.
 func TestCaptureFallsBackAndRestores(t *testing.T) {
-	c := config.Defaults()
+	c := testAudio
 	wavPath := filepath.Join(t.TempDir(), "mic.wav")
-	c.Audio.Input = "file:" + wavPath // not there yet: an unplugged microphone
-	c.Audio.FallbackInput = "tone:660"
+	c.Input = "file:" + wavPath // not there yet: an unplugged microphone
+	c.FallbackInput = "tone:660"
 	events := &eventLog{}
-	capt := newCapture(&c, testLog(), events.add)
+	capt := newTestCapture(t, c, events)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -91,11 +90,11 @@ func TestCaptureFallsBackAndRestores(t *testing.T) {
 // Without a fallback, a missing input sends nothing, reports mic-lost once
 // and keeps probing until the role ends.
 func TestCaptureWithoutFallback(t *testing.T) {
-	c := config.Defaults()
-	c.Audio.Input = "file:" + filepath.Join(t.TempDir(), "none.wav")
-	c.Audio.FallbackInput = ""
+	c := testAudio
+	c.Input = "file:" + filepath.Join(t.TempDir(), "none.wav")
+	c.FallbackInput = ""
 	events := &eventLog{}
-	capt := newCapture(&c, testLog(), events.add)
+	capt := newTestCapture(t, c, events)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	frames := 0
@@ -108,6 +107,15 @@ func TestCaptureWithoutFallback(t *testing.T) {
 	if got := events.names(); len(got) != 1 || got[0] != EventMicLost {
 		t.Errorf("events %v, want [mic-lost]", got)
 	}
+}
+
+func newTestCapture(t *testing.T, c Audio, events *eventLog) *capture {
+	t.Helper()
+	capt, err := newCapture(c, testOpus, testLog(), events.add, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return capt
 }
 
 func testLog() *slog.Logger {

@@ -1,4 +1,4 @@
-package device
+package session
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/audio"
+	"github.com/onair-dev/onair/channel"
 	"github.com/onair-dev/onair/internal/alsatest"
 	"github.com/onair-dev/onair/relay"
 	"github.com/onair-dev/onair/uplink"
@@ -22,7 +23,7 @@ var alsaEnv alsatest.Env
 // TestMain points ALSA at file devices once for the package: ALSA caches
 // its configuration per process.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "onair-device-")
+	dir, err := os.MkdirTemp("", "onair-session-")
 	if err == nil {
 		alsaEnv, err = alsatest.Write(dir, alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 120}})
 	}
@@ -63,15 +64,23 @@ func startRelay(t *testing.T) string {
 	return "http://" + ln.Addr().String()
 }
 
-// testConfig is the configuration of a board on the test relay, with the
-// ALSA file devices as input and output.
-func testConfig(base string) *config.Config {
-	c := config.Defaults()
-	c.Uplink.WHIPURL = base + "/whip/{channel}?uid={uid}"
-	c.Uplink.WHEPURL = base + "/whep/{channel}?uid={uid}"
-	c.Uplink.RetryMin, c.Uplink.RetryMax = 50*time.Millisecond, 200*time.Millisecond
-	c.WebRTC.Interfaces, c.WebRTC.Loopback = []string{"lo"}, true
-	return &c
+// testAudio is the audio of a board with the ALSA file devices as input
+// and output (and the shipped defaults: 48 kHz mono, 20 ms, a tone as
+// fallback).
+var testAudio = Audio{Input: "default", FallbackInput: "tone:440", Output: "default",
+	SampleRate: 48000, Channels: 1, FrameMs: 20, JitterDelay: 40 * time.Millisecond}
+
+// testOpus is the shipped encoder configuration.
+var testOpus = audio.OpusOptions{Bitrate: 32000, Complexity: 5, Application: "audio", FEC: true, ExpectedLoss: 10}
+
+// testConfig is the configuration of a session of uid as role in channel
+// name on the test relay at base.
+func testConfig(base, name, uid string, role channel.Role) Config {
+	return Config{Channel: name, UID: uid, Role: role, Audio: testAudio, Opus: testOpus,
+		Uplink: Uplink{
+			WHIPURL: base + "/whip/{channel}?uid={uid}", WHEPURL: base + "/whep/{channel}?uid={uid}",
+			RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, Network: loopback,
+		}}
 }
 
 // runSession runs s until the test ends and fails the test if Run fails.
@@ -121,16 +130,17 @@ func settle(t *testing.T, goroutines, fds int) (int, int) {
 // back to their counts before the switches.
 func TestRoleSwitches(t *testing.T) {
 	base := startRelay(t)
-	other := testConfig(base)
+	other := testConfig(base, "switch", "other", channel.RoleHost)
 	other.Audio.Input = "tone:660"
-	otherHost, err := NewSession(SessionConfig{Config: other, Channel: "switch", UID: "other", Role: RoleHost})
+	otherHost, err := New(other)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runSession(t, otherHost)
 
-	s, err := NewSession(SessionConfig{Config: testConfig(base), Channel: "switch", UID: "board", Role: RoleHost,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	cfg := testConfig(base, "switch", "board", channel.RoleHost)
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +149,7 @@ func TestRoleSwitches(t *testing.T) {
 	defer cancel()
 	// One round trip first, so that every lazily created pool exists
 	// before the baseline is taken.
-	for _, r := range []Role{RoleAudience, RoleHost} {
+	for _, r := range []channel.Role{channel.RoleAudience, channel.RoleHost} {
 		if _, err := s.SetRole(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -150,9 +160,9 @@ func TestRoleSwitches(t *testing.T) {
 	const switches = 100
 	var toAudience, toHost []Switch
 	for i := 0; i < switches; i++ {
-		to := RoleAudience
+		to := channel.RoleAudience
 		if i%2 == 1 {
-			to = RoleHost
+			to = channel.RoleHost
 		}
 		sw, err := s.SetRole(ctx, to)
 		if err != nil {
@@ -164,7 +174,7 @@ func TestRoleSwitches(t *testing.T) {
 		if sw.MediaGap == 0 {
 			t.Errorf("switch %d to %s: no media within %s", i+1, to, mediaWait)
 		}
-		if to == RoleAudience {
+		if to == channel.RoleAudience {
 			toAudience = append(toAudience, sw)
 		} else {
 			toHost = append(toHost, sw)
@@ -192,26 +202,17 @@ func TestRoleSwitches(t *testing.T) {
 // A session refuses a bad channel or role up front, and SetRole before
 // Run says so.
 func TestSessionValidation(t *testing.T) {
-	c := config.Defaults()
-	if _, err := NewSession(SessionConfig{Config: &c, Channel: "a/b", Role: RoleHost}); err == nil {
+	if _, err := New(testConfig("http://x", "a/b", "u", channel.RoleHost)); err == nil {
 		t.Error("channel a/b accepted")
 	}
-	if _, err := NewSession(SessionConfig{Config: &c, Channel: "ok", Role: RoleUnknown}); err == nil {
+	if _, err := New(testConfig("http://x", "ok", "u", channel.RoleUnknown)); err == nil {
 		t.Error("unknown role accepted")
 	}
-	s, err := NewSession(SessionConfig{Config: &c, Channel: "ok", Role: RoleHost})
+	s, err := New(testConfig("http://x", "ok", "u", channel.RoleHost))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetRole(context.Background(), RoleAudience); err != ErrNotRunning {
+	if _, err := s.SetRole(context.Background(), channel.RoleAudience); err != ErrNotRunning {
 		t.Errorf("SetRole before Run = %v, want ErrNotRunning", err)
-	}
-	for _, r := range []string{"host", "audience"} {
-		if got, err := ParseRole(r); err != nil || got.String() != r {
-			t.Errorf("ParseRole(%q) = %v, %v", r, got, err)
-		}
-	}
-	if _, err := ParseRole("dj"); err == nil {
-		t.Error("ParseRole(dj) accepted")
 	}
 }
