@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +22,7 @@ import (
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/device"
+	"github.com/onair-dev/onair/provision"
 	"github.com/onair-dev/onair/relay"
 	"github.com/onair-dev/onair/systemd"
 	"github.com/onair-dev/onair/token"
@@ -133,18 +133,6 @@ func (h *agentHandler) Command(topic string, payload []byte) { h.cur.Load().Comm
 func (h *agentHandler) Connected()                           { h.cur.Load().Connected() }
 func (h *agentHandler) Disconnected(err error)               { h.cur.Load().Disconnected(err) }
 
-// deviceID is device.id, else the host name.
-func deviceID(cfg *config.Config) (string, error) {
-	if cfg.Device.ID != "" {
-		return cfg.Device.ID, nil
-	}
-	h, err := os.Hostname()
-	if err != nil || control.CheckName(h) != nil {
-		return "", &config.Error{Key: "device.id", Err: fmt.Errorf("empty, and the host name %q cannot stand for it", h)}
-	}
-	return h, nil
-}
-
 // brokerURL is the URL the agent connects to: the embedded broker's
 // address or mqtt.broker.
 func brokerURL(cfg *config.Config, embedded string) string {
@@ -161,13 +149,13 @@ func brokerURL(cfg *config.Config, embedded string) string {
 // (DELETE), publishes offline and stops the embedded servers, in that
 // order, within a few seconds.
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify *systemd.Notifier, reloads <-chan *config.Config) error {
-	id, err := deviceID(cfg)
+	id, err := provision.DeviceID(cfg.Device.ID)
 	if err != nil {
-		return err
+		return &config.Error{Key: "device.id", Err: err}
 	}
-	dir, err := stateDir(cfg)
+	dir, err := provision.StateDir(cfg.Device.StateDir)
 	if err != nil {
-		return err
+		return &config.Error{Key: "device.state_dir", Err: err}
 	}
 	// The servers outlive the agent, so that its DELETE and its last
 	// state still reach them at shutdown.
@@ -186,8 +174,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, notify
 	}
 	secret := cfg.Relay.TokenSecret
 	if cfg.Relay.Enabled {
-		if secret, err = relaySecret(cfg, dir); err != nil {
-			return err
+		if secret == "" && !cfg.Relay.AllowAnonymous {
+			if secret, err = provision.RelaySecret(dir); err != nil {
+				return err
+			}
 		}
 		rc := relayConfig(cfg)
 		rc.TokenSecret = secret
