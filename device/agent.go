@@ -61,6 +61,10 @@ type AgentConfig struct {
 	// restart backoff (uplink.retry_min, retry_max); required.
 	Config    *config.Config
 	Publisher publisher // required
+	// OnState, if set, is called from the agent's loop with every state it
+	// publishes, typed (systemd's status line is made from it); it must
+	// return promptly and may keep what it is given.
+	OnState func(Reported)
 	// NewSession creates the session of a join; nil means NewSession.
 	NewSession func(SessionConfig) (session, error)
 	// Autojoin is the desired state at the first start, when StateDir has

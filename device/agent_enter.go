@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/onair-dev/onair/uplink"
@@ -131,6 +132,15 @@ func (a *Agent) publishState(force bool) {
 		a.log.Warn("publish state", "error", err)
 	}
 	a.lastState = b
+	if a.cfg.OnState != nil {
+		rep := a.m.rep
+		rep.Hosts = slices.Clone(rep.Hosts)
+		if rep.Error != nil {
+			e := *rep.Error
+			rep.Error = &e
+		}
+		a.cfg.OnState(rep)
+	}
 }
 
 // replyMsg is a reply: {"id":…,"ok":true,"state":{…}} or
