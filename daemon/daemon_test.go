@@ -9,7 +9,6 @@ import (
 
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/device"
-	"github.com/onair-dev/onair/internal/leaktest"
 )
 
 // TestStatusLine: systemd's status line says what the board does.
@@ -72,7 +71,7 @@ func TestDecideReload(t *testing.T) {
 // MQTT connection (no second connect), through which the new agent
 // answers; systemd hears RELOADING=1, then READY=1.
 func TestReloadAgentOnly(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	h := newHarness()
 	cfg := testConfig(t)
 	stop := start(func(ctx context.Context) error { return Run(ctx, cfg, h.opts) })
@@ -110,12 +109,13 @@ func TestReloadAgentOnly(t *testing.T) {
 // of the components with a restart carrying the new configuration, after
 // stopping every one of them; Run then starts them again with it.
 func TestReloadRestart(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	h := newHarness()
 	cfg := testConfig(t)
 	done := make(chan error, 1)
 	go func() { done <- runOnce(context.Background(), cfg, h.opts) }()
 	h.notify.await(t, "READY=1", 1)
+	h.logs.await(t, "mqtt: connected", 1)
 	next := *cfg
 	next.Device.Groups = []string{"lobby"}
 	h.reload(&next, nil)
@@ -136,6 +136,7 @@ func TestReloadRestart(t *testing.T) {
 	h2 := newHarness()
 	stop := start(func(ctx context.Context) error { return Run(ctx, cfg, h2.opts) })
 	h2.notify.await(t, "READY=1", 1)
+	h2.logs.await(t, "mqtt: connected", 1)
 	h2.reload(&next, nil)
 	h2.notify.await(t, "READY=1", 2)
 	h2.logs.await(t, "mqtt: connected", 2)
@@ -150,7 +151,7 @@ func TestReloadRestart(t *testing.T) {
 // TestReloadDoesNotLoad: a configuration that fails to load is logged and
 // the running one kept: no component restarts and the agent still answers.
 func TestReloadDoesNotLoad(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	h := newHarness()
 	cfg := testConfig(t)
 	stop := start(func(ctx context.Context) error { return Run(ctx, cfg, h.opts) })
@@ -176,7 +177,7 @@ func TestReloadDoesNotLoad(t *testing.T) {
 // its error once every other component (broker, MQTT client, agent) has
 // stopped.
 func TestRelayFailureStopsAll(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +215,7 @@ func brokerStopped(t *testing.T, url string) {
 // TestBrokerPortTaken: an embedded broker that cannot listen is a
 // configuration error naming mqtt.listen (exit status 78).
 func TestBrokerPortTaken(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestBrokerPortTaken(t *testing.T) {
 // MQTT client refuses its configuration) stops and waits for the broker
 // before Run returns it.
 func TestEarlyErrorStopsStarted(t *testing.T) {
-	leaktest.Check(t)
+	checkGoroutines(t)
 	h := newHarness()
 	cfg := testConfig(t)
 	cfg.MQTT.TopicPrefix = "bad+prefix"

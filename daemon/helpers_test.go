@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -13,10 +14,20 @@ import (
 
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/control"
+	"github.com/onair-dev/onair/internal/leaktest"
 )
 
 // waitFor bounds every wait of these tests for a condition.
 const waitFor = 15 * time.Second
+
+// checkGoroutines is leaktest.Check with room for a connection attempt
+// the MQTT client abandoned at stop (a component failed while it
+// connected): paho ends it within its connect timeout (see control.Run).
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() { leaktest.Wait(t, base, control.DefaultConnectTimeout+5*time.Second) })
+}
 
 // logRecord is one log line: its message and attributes.
 type logRecord struct {
