@@ -72,6 +72,10 @@ type AgentConfig struct {
 	// defaults.
 	RetryMin, RetryMax time.Duration
 	Publisher          publisher // required
+	// OnState, if set, is called from the agent's loop with every state it
+	// publishes, typed (systemd's status line is made from it); it must
+	// return promptly and may keep what it is given.
+	OnState func(Reported)
 	// NewSession creates the session of a join; nil means session.New.
 	NewSession func(session.Config) (Session, error)
 	// Autojoin is the desired state at the first start, when StateDir has

@@ -3,6 +3,7 @@ package device
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/onair-dev/onair/token"
@@ -111,6 +112,15 @@ func (a *Agent) publishState(force bool) {
 		a.log.Warn("publish state", "error", err)
 	}
 	a.lastState = b
+	if a.cfg.OnState != nil {
+		rep := a.m.rep
+		rep.Hosts = slices.Clone(rep.Hosts)
+		if rep.Error != nil {
+			e := *rep.Error
+			rep.Error = &e
+		}
+		a.cfg.OnState(rep)
+	}
 }
 
 // replyMsg is a reply: {"id":…,"ok":true,"state":{…}} or

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/onair-dev/onair/internal/atomicfile"
 )
 
 // DesiredFile is the name of the desired state's file in the state
@@ -125,49 +127,8 @@ func saveDesired(dir string, d Desired) error {
 	if err != nil {
 		return fmt.Errorf("desired: encode: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, DesiredFile), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, DesiredFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("desired: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with data atomically (temp file, fsync,
-// rename, fsync of the directory), as tailscale's atomicfile does.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: chmod: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: close: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: rename: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write %s: open dir: %w", path, err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync dir: %w", path, err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/onair-dev/onair/internal/atomicfile"
 )
 
 // ErrNotRoot is returned by Install when it runs without root privileges
@@ -138,8 +140,8 @@ func installBinary(source, dst string, out io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("binary: %w", err)
 	}
-	if err := writeAtomic(dst, f, 0o755, nil); err != nil {
-		return fmt.Errorf("binary %s: %w", dst, err)
+	if err := atomicfile.Copy(dst, f, 0o755, nil); err != nil {
+		return fmt.Errorf("binary: %w", err)
 	}
 	fmt.Fprintf(out, "installed %s\n", dst)
 	return nil
@@ -150,8 +152,8 @@ func installFile(path string, data []byte, mode os.FileMode, own func(string) er
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	if err := writeAtomic(path, bytes.NewReader(data), mode, own); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.Copy(path, bytes.NewReader(data), mode, own); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "installed %s\n", path)
 	return nil

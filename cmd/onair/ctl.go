@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/control"
+	"github.com/onair-dev/onair/daemon"
 )
 
 // ctlError is an error reply (exit 1) or no reply in time (exit 2).
@@ -65,7 +66,7 @@ within --timeout.`,
 		}
 		url := *brokerFlag
 		if url == "" {
-			url = brokerURL(cfg, "")
+			url = daemon.BrokerURL(cfg)
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout+5*time.Second)
 		defer cancel()

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/daemon"
 	"github.com/onair-dev/onair/device"
 	"github.com/onair-dev/onair/session"
 )
@@ -82,7 +83,7 @@ func runSession(ctx context.Context, cfg *config.Config, role device.Role, log *
 		uid, _ = os.Hostname()
 	}
 	// The uplink logs every state change of the session itself.
-	sc := sessionConfig(cfg)
+	sc := daemon.SessionConfig(cfg)
 	sc.Channel, sc.UID, sc.Token, sc.Role, sc.Log = cfg.Uplink.Channel, uid, cfg.Uplink.Token, role, log
 	s, err := session.New(sc)
 	if err != nil {

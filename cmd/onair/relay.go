@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/daemon"
 	"github.com/onair-dev/onair/relay"
-	"github.com/onair-dev/onair/web"
 )
 
 func newRelayCommand(stderr io.Writer) *cobra.Command {
@@ -46,26 +46,11 @@ func runRelay(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Relay.TokenSecret == "" && !cfg.Relay.AllowAnonymous {
 		return &config.Error{Key: "relay.token_secret", Err: errNoSecret}
 	}
-	r, err := relay.New(relayConfig(cfg), log)
+	r, err := relay.New(daemon.RelayConfig(cfg), log)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	log.Info("relay serving", "listen", cfg.Relay.Listen, "anonymous", cfg.Relay.AllowAnonymous)
 	return r.Run(ctx)
-}
-
-// relayConfig maps the configuration onto the relay's.
-func relayConfig(cfg *config.Config) relay.Config {
-	return relay.Config{
-		Listen:             cfg.Relay.Listen,
-		TokenSecret:        cfg.Relay.TokenSecret,
-		AllowAnonymous:     cfg.Relay.AllowAnonymous,
-		MaxSessions:        cfg.Relay.MaxSessions,
-		MaxHostsPerChannel: cfg.Relay.MaxHostsPerChannel,
-		DisconnectTimeout:  cfg.Relay.DisconnectTimeout,
-		ICEServers:         iceServers(cfg),
-		Network:            network(cfg),
-		Web:                web.Handler(),
-	}
 }

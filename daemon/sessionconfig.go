@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"github.com/onair-dev/onair/audio"
@@ -8,10 +8,10 @@ import (
 	"github.com/onair-dev/onair/uplink"
 )
 
-// sessionConfig maps the configuration onto a session's: its audio, opus,
+// SessionConfig maps the configuration onto a session's: its audio, opus,
 // uplink and webrtc values. The channel, uid, token and role are the
 // caller's to set.
-func sessionConfig(cfg *config.Config) session.Config {
+func SessionConfig(cfg *config.Config) session.Config {
 	a, o, u := cfg.Audio, cfg.Opus, cfg.Uplink
 	return session.Config{
 		Audio: session.Audio{
@@ -26,7 +26,7 @@ func sessionConfig(cfg *config.Config) session.Config {
 		Uplink: session.Uplink{
 			WHIPURL: u.WHIPURL, WHEPURL: u.WHEPURL,
 			RequestTimeout: u.RequestTimeout, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
-			ICEServers: iceServers(cfg), Network: network(cfg),
+			ICEServers: ICEServers(cfg), Network: Network(cfg),
 		},
 	}
 }
@@ -35,15 +35,15 @@ func sessionConfig(cfg *config.Config) session.Config {
 // from it: the session template and the defaults of a join.
 func agentConfig(cfg *config.Config) device.AgentConfig {
 	return device.AgentConfig{
-		Session: sessionConfig(cfg),
+		Session: SessionConfig(cfg),
 		Token:   cfg.Uplink.Token, UID: cfg.Uplink.UID, GainDB: cfg.Audio.GainDB,
 		RetryMin: cfg.Uplink.RetryMin, RetryMax: cfg.Uplink.RetryMax,
 		TelemetryInterval: cfg.MQTT.TelemetryInterval,
 	}
 }
 
-// iceServers returns the configured STUN/TURN servers for uplink and relay peers.
-func iceServers(cfg *config.Config) []uplink.ICEServer {
+// ICEServers returns the configured STUN/TURN servers for uplink and relay peers.
+func ICEServers(cfg *config.Config) []uplink.ICEServer {
 	out := make([]uplink.ICEServer, 0, len(cfg.WebRTC.ICEServers))
 	for _, s := range cfg.WebRTC.ICEServers {
 		out = append(out, uplink.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
@@ -51,7 +51,7 @@ func iceServers(cfg *config.Config) []uplink.ICEServer {
 	return out
 }
 
-// network returns where uplink and relay peers gather ICE candidates.
-func network(cfg *config.Config) uplink.NetworkConfig {
+// Network returns where uplink and relay peers gather ICE candidates.
+func Network(cfg *config.Config) uplink.NetworkConfig {
 	return uplink.NetworkConfig{Interfaces: cfg.WebRTC.Interfaces, Loopback: cfg.WebRTC.Loopback}
 }
