@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +43,7 @@ func testLog() *slog.Logger {
 type testRelay struct {
 	*Relay
 	url string // base URL, no trailing slash
+	srv *httptest.Server
 }
 
 // newRelay starts a relay with cfg (secret and loopback network filled in
@@ -65,7 +65,7 @@ func newRelay(t *testing.T, cfg Config) *testRelay {
 		srv.Close()
 		r.Close()
 	})
-	return &testRelay{Relay: r, url: srv.URL}
+	return &testRelay{Relay: r, url: srv.URL, srv: srv}
 }
 
 // endpoint returns the WHIP or WHEP URL of channel name.
@@ -84,15 +84,8 @@ func mint(t *testing.T, name, uid string, role token.Role) string {
 }
 
 // checkGoroutines registers, as the test's first cleanup (so it runs
-// last), a check that the goroutines come back to what they are now.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() { waitGoroutines(t, base, 10*time.Second) })
-}
-
-// waitGoroutines waits until at most base goroutines run.
-func waitGoroutines(t *testing.T, base int, timeout time.Duration) { leaktest.Wait(t, base, timeout) }
+// last), a check that the goroutines started from now on have ended.
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 // host is a real onair WHIP publisher fed by an audio pipeline.
 type host struct {
