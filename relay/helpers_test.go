@@ -2,6 +2,7 @@ package relay
 
 import (
 	"github.com/onair-dev/onair/internal/leaktest"
+	"github.com/onair-dev/onair/internal/waitfor"
 
 	"context"
 	"encoding/json"
@@ -154,18 +155,14 @@ func startHost(t *testing.T, whipURL, tok, spec string) *host {
 // waitState waits until the publisher is in state s.
 func (h *host) waitState(t *testing.T, s uplink.State, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var cur uplink.State
+	if !waitfor.Poll(timeout, func() bool {
 		h.mu.Lock()
-		cur := h.state
-		h.mu.Unlock()
-		if cur == s {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publisher in state %s after %s, want %s", cur, timeout, s)
-		}
-		time.Sleep(10 * time.Millisecond)
+		defer h.mu.Unlock()
+		cur = h.state
+		return cur == s
+	}) {
+		t.Fatalf("publisher in state %s after %s, want %s", cur, timeout, s)
 	}
 }
 
@@ -196,16 +193,10 @@ func dialAudience(t *testing.T, whepURL, tok string) *wheptest.Client {
 	return c
 }
 
-// waitFor polls cond every 10 ms until it holds or timeout passes.
+// waitFor waits until cond holds, failing t after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Cond(t, timeout, cond, "%s", what)
 }
 
 // makeOffer returns an SDP offer of a throwaway pion peer: a send-only
