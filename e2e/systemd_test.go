@@ -13,6 +13,7 @@ import (
 
 	"github.com/onair-dev/onair/internal/alsatest"
 	"github.com/onair-dev/onair/internal/notifytest"
+	"github.com/onair-dev/onair/internal/waitfor"
 )
 
 // TestRunNotifiesSystemd: `onair run` under a test NOTIFY_SOCKET sends
@@ -20,6 +21,7 @@ import (
 // stalls (ALSA's file device reading from a pipe nobody writes to any
 // more) the pings stop, so systemd would restart it.
 func TestRunNotifiesSystemd(t *testing.T) {
+	t.Parallel()
 	alsa := alsatest.Setup(t, "", alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 1}})
 	// The capture file becomes a pipe that carries 3 s of audio, then
 	// nothing: the device blocks, as a hung USB microphone does.
@@ -71,8 +73,10 @@ webrtc: {interfaces: [lo], loopback: true}
 	if _, err := notifytest.WaitFor(msgs, "WATCHDOG=1", 5*time.Second); err != nil {
 		t.Fatalf("no watchdog ping while capturing: %v\n%s", err, out.String())
 	}
-	// 3 s of audio, then 2 s of grace: by 7 s the pings must have stopped.
-	time.Sleep(time.Until(start.Add(7 * time.Second)))
+	// The audio ends, the grace passes, and the watchdog stops pinging:
+	// it says so, and no ping follows.
+	waitfor.Cond(t, 60*time.Second, func() bool { return strings.Contains(out.String(), "watchdog: not alive") },
+		"the watchdog to notice the stalled capture")
 	for len(msgs) > 0 {
 		<-msgs
 	}
