@@ -169,13 +169,14 @@ func (tr *testRelay) channel(name string) (channelInfo, error) {
 func (tr *testRelay) waitHosts(t *testing.T, channel string, timeout time.Duration, uids ...string) map[string]int {
 	t.Helper()
 	var last any
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	var slots map[string]int
+	if waitfor.Poll(timeout, func() bool {
 		info, err := tr.channel(channel)
 		if last = info; err != nil {
 			last = err
-			continue
+			return false
 		}
-		slots := map[string]int{}
+		slots = map[string]int{}
 		for _, h := range info.Hosts {
 			slots[h.UID] = h.Slot
 		}
@@ -184,9 +185,9 @@ func (tr *testRelay) waitHosts(t *testing.T, channel string, timeout time.Durati
 			_, found := slots[u]
 			ok = ok && found
 		}
-		if ok {
-			return slots
-		}
+		return ok
+	}) {
+		return slots
 	}
 	t.Fatalf("channel %q: hosts %v not there within %s; last: %+v", channel, uids, timeout, last)
 	return nil
