@@ -9,6 +9,7 @@ import (
 
 	"github.com/onair-dev/onair/internal/alsatest"
 	"github.com/onair-dev/onair/internal/dsp"
+	"github.com/onair-dev/onair/internal/waitfor"
 )
 
 // playOnALSA plays the scheduled packets in real time through a Player on
@@ -34,8 +35,17 @@ func playOnALSA(t *testing.T, packets []sent) ([]float32, PlayerStats) {
 		}
 		p.Push(s.key, s.seq, s.ts, s.payload, time.Now())
 	}
-	time.Sleep(300 * time.Millisecond) // let the buffers play out
-	st := p.Stats()
+	// Let the buffers play out.
+	var st PlayerStats
+	waitfor.Cond(t, 10*time.Second, func() bool {
+		st = p.Stats()
+		for _, ss := range st.Streams {
+			if ss.Buffered > 0 {
+				return false
+			}
+		}
+		return true
+	}, "the jitter buffers played out")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)

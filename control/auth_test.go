@@ -150,7 +150,7 @@ func TestPassword(t *testing.T) {
 				t.Errorf("error %v, want ErrUnauthorized", err)
 			}
 			stop()
-			_, err = control.Request(t.Context(), cfg, "d1", []byte(`{"action":"status"}`), time.Second)
+			_, err = control.Request(t.Context(), cfg, "d1", []byte(`{"action":"status"}`), 10*time.Second)
 			if !errors.Is(err, control.ErrUnauthorized) {
 				t.Errorf("Request: %v, want ErrUnauthorized", err)
 			}

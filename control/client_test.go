@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/control"
+	"github.com/onair-dev/onair/internal/waitfor"
 )
 
 // TestContract runs the device side of the contract against Mosquitto:
@@ -39,7 +40,12 @@ func TestContract(t *testing.T) {
 	}
 	obs.publish("onair/group/g3/cmd", false, `{}`)
 	obs.publish("onair/d2/cmd", false, `{}`)
-	rec.noCommand(t, 200*time.Millisecond)
+	// The broker forwards one publisher's messages in order: had either
+	// of those reached the client, it would come before this one.
+	obs.publish("onair/d1/cmd", false, `{"id":"marker"}`)
+	if got := rec.waitCommand(t); got.topic != "onair/d1/cmd" || got.payload != `{"id":"marker"}` {
+		t.Fatalf("command %+v, want the marker on onair/d1/cmd", got)
+	}
 
 	tp := c.Topics()
 	if tp.Reply != "onair/d1/reply" || tp.State != "onair/d1/state" || len(tp.Groups) != 2 {
@@ -167,7 +173,7 @@ func TestInFlightResent(t *testing.T) {
 
 	px.hold(true)
 	must(t, c.PublishEvent([]byte("in flight")))
-	time.Sleep(100 * time.Millisecond) // written, lost, never acknowledged
+	waitfor.Cond(t, 10*time.Second, func() bool { return px.droppedBytes() > 0 }, "the event written and lost")
 	obs.none("onair/d1/events", 100*time.Millisecond)
 	px.hold(false)
 	px.cut()
@@ -205,10 +211,11 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// TestStopWhileConnecting: Run returns at once when its context ends
-// during a connection attempt to a broker that accepts TCP but never
-// answers CONNECT; paho's abandoned attempt ends within ConnectTimeout
-// (the goroutine check waits for it).
+// TestStopWhileConnecting: Run returns when its context ends during a
+// connection attempt to a broker that accepts TCP but never answers
+// CONNECT, without waiting for the attempt's ConnectTimeout (an hour:
+// stop's deadline is far shorter); paho's abandoned attempt ends when the
+// broker closes the connection (the goroutine check waits for it).
 func TestStopWhileConnecting(t *testing.T) {
 	checkGoroutines(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -217,6 +224,7 @@ func TestStopWhileConnecting(t *testing.T) {
 	}
 	var held []net.Conn
 	accepted := make(chan struct{})
+	first := make(chan struct{})
 	go func() {
 		defer close(accepted)
 		for {
@@ -225,6 +233,9 @@ func TestStopWhileConnecting(t *testing.T) {
 				return
 			}
 			held = append(held, c)
+			if len(held) == 1 {
+				close(first)
+			}
 		}
 	}()
 	defer func() {
@@ -235,13 +246,13 @@ func TestStopWhileConnecting(t *testing.T) {
 		}
 	}()
 	rec := newRecorder()
-	_, stop := startClient(t, control.Config{Broker: "tcp://" + ln.Addr().String(), DeviceID: "d1", ConnectTimeout: time.Second}, rec)
-	time.Sleep(200 * time.Millisecond)
-	start := time.Now()
-	stop()
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("Run took %s to return", d)
+	_, stop := startClient(t, control.Config{Broker: "tcp://" + ln.Addr().String(), DeviceID: "d1", ConnectTimeout: time.Hour}, rec)
+	select {
+	case <-first: // the attempt is under way
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection attempt after 10 s")
 	}
+	stop()
 	if len(rec.connected)+len(rec.disconnected) > 0 {
 		t.Errorf("handler called: %d connected, %d disconnected", len(rec.connected), len(rec.disconnected))
 	}

@@ -60,7 +60,7 @@ func startFakeDevice(t *testing.T, broker, id string) *fakeDevice {
 
 // TestRequest: a round trip through Mosquitto to a device answering on
 // reply_to, with and without an id; a device that does not answer gives
-// ErrTimeout in about the timeout.
+// ErrTimeout, not before the timeout.
 func TestRequest(t *testing.T) {
 	checkGoroutines(t)
 	m := mqtttest.Start(t, mqtttest.TestDir(t), "allow_anonymous true")
@@ -97,8 +97,8 @@ func TestRequest(t *testing.T) {
 	if !errors.Is(err, control.ErrTimeout) {
 		t.Fatalf("Request to nobody: %v, want ErrTimeout", err)
 	}
-	if d := time.Since(start); d < 300*time.Millisecond || d > 2*time.Second {
-		t.Errorf("timed out after %s, want about 300ms", d)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("timed out after %s, want not before 300ms", d)
 	}
 	t.Logf("timeout error: %v", err)
 
@@ -117,7 +117,7 @@ func TestRequest(t *testing.T) {
 func TestRequestNoBroker(t *testing.T) {
 	checkGoroutines(t)
 	cfg := control.Config{Broker: "tcp://127.0.0.1:" + itoa(mqtttest.FreePort(t)), Log: testLog()}
-	_, err := control.Request(t.Context(), cfg, "d1", []byte(`{}`), time.Second)
+	_, err := control.Request(t.Context(), cfg, "d1", []byte(`{}`), 10*time.Second)
 	if err == nil || errors.Is(err, control.ErrTimeout) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("error %v, want connection refused", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/internal/alsatest"
 	"github.com/onair-dev/onair/internal/mqtttest"
+	"github.com/onair-dev/onair/internal/waitfor"
 )
 
 // board is `onair run` as a test starts it: a device agent on a Mosquitto
@@ -188,19 +189,16 @@ func (w *watcher) repliesTo(id string) []reply {
 // waitState waits until the retained state matches every key of want.
 func (w *watcher) waitState(t *testing.T, timeout time.Duration, want map[string]any) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s, _ := w.snapshot()
+	var s map[string]any
+	if !waitfor.Poll(timeout, func() bool {
+		s, _ = w.snapshot()
 		ok := s != nil
 		for k, v := range want {
 			ok = ok && fmt.Sprint(s[k]) == fmt.Sprint(v)
 		}
-		if ok {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state %v, want %v within %s", s, want, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return ok
+	}) {
+		t.Fatalf("state %v, want %v within %s", s, want, timeout)
 	}
+	return s
 }

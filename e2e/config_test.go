@@ -14,6 +14,7 @@ import (
 // TestConfigErrorsExit78: a bad configuration stops onair before it does
 // anything, with exit status 78 (EX_CONFIG) and the key named.
 func TestConfigErrorsExit78(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, file string
 		env        []string
@@ -68,6 +69,7 @@ func TestConfigErrorsExit78(t *testing.T) {
 // TestUnknownFlagIsUsageError: a mistyped flag is a usage error (64), not
 // a configuration error.
 func TestUnknownFlagIsUsageError(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(onairBin, "publish", "--chanel", "x").CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 64 {
@@ -82,6 +84,7 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 // without allow_anonymous exits 78 naming relay.token_secret; `onair token`
 // without a secret likewise.
 func TestRelayRefusesWithoutSecret(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"relay", "--listen", "127.0.0.1:0"}, {"token", "--channel", "c", "--uid", "u"}} {
 		cmd := exec.Command(onairBin, args...)
 		out, err := cmd.CombinedOutput()
@@ -98,6 +101,7 @@ func TestRelayRefusesWithoutSecret(t *testing.T) {
 // TestTokenCommand: `onair token` prints a JWT the relay accepts: three
 // base64url parts; a bad role is a usage error.
 func TestTokenCommand(t *testing.T) {
+	t.Parallel()
 	env := append(os.Environ(), "ONAIR_RELAY_TOKEN_SECRET=0123456789abcdef0123")
 	cmd := exec.Command(onairBin, "token", "--channel", "lobby", "--uid", "7", "--role", "audience", "--ttl", "1h")
 	cmd.Env = env

@@ -136,6 +136,7 @@ func writeToneWAV(t *testing.T, path string, hz, seconds float64) {
 // work, not only link. qemu is about 20× slower than native, hence the
 // generous timeouts; a process under qemu ignores SIGTERM, so it is killed.
 func TestCrossBuildsRunUnderQEMU(t *testing.T) {
+	t.Parallel()
 	const tone = 440.0
 	wav := filepath.Join(t.TempDir(), "tone.wav")
 	writeToneWAV(t, wav, tone, 10)

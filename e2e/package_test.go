@@ -94,6 +94,7 @@ func debContents(t *testing.T, deb string) map[string]debEntry {
 // and that the packaged binary, unit and configuration are the ones of
 // this tree.
 func TestDebPackages(t *testing.T) {
+	t.Parallel()
 	requireDpkgDeb(t)
 	config, err := os.ReadFile("../config.yaml")
 	if err != nil {
@@ -201,6 +202,8 @@ func sameFile(t *testing.T, path string, want []byte) {
 // not enabled; then it purges the package (and removes the user if the
 // test created it). It changes the machine, so it runs only where CI or
 // ONAIR_TEST_DPKG=1 is set, as root, and never over an installed onair.
+//
+// Not parallel: it installs onair on this machine.
 func TestDebInstalls(t *testing.T) {
 	requireDpkgDeb(t)
 	if os.Getenv("CI") == "" && os.Getenv("ONAIR_TEST_DPKG") != "1" {

@@ -64,6 +64,8 @@ func startOnair(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuf
 // ±2 Hz, at least 98 % of the expected packets arrive, RTP timestamps
 // advance by exactly 960 per 20 ms packet, and SIGTERM ends the session
 // with a DELETE and exit status 0.
+//
+// Not parallel: it checks the packet rate against the wall clock.
 func TestPublishFromALSAToWHIP(t *testing.T) {
 	const tone = 440.0
 	alsa := alsatest.Setup(t, "", alsatest.Options{Signal: alsatest.Signal{Hz: tone, Seconds: 60}})

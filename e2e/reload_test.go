@@ -19,6 +19,7 @@ import (
 // every component and the board rejoins. systemd hears RELOADING=1 and
 // READY=1 each time.
 func TestRunReloadsOnSIGHUP(t *testing.T) {
+	t.Parallel()
 	tr := loopbackRelay(t, nil)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")

@@ -20,6 +20,7 @@ import (
 // stalls (ALSA's file device reading from a pipe nobody writes to any
 // more) the pings stop, so systemd would restart it.
 func TestRunNotifiesSystemd(t *testing.T) {
+	t.Parallel()
 	alsa := alsatest.Setup(t, "", alsatest.Options{Signal: alsatest.Signal{Hz: 440, Seconds: 1}})
 	// The capture file becomes a pipe that carries 3 s of audio, then
 	// nothing: the device blocks, as a hung USB microphone does.
@@ -71,10 +72,23 @@ webrtc: {interfaces: [lo], loopback: true}
 	if _, err := notifytest.WaitFor(msgs, "WATCHDOG=1", 5*time.Second); err != nil {
 		t.Fatalf("no watchdog ping while capturing: %v\n%s", err, out.String())
 	}
-	// 3 s of audio, then 2 s of grace: by 7 s the pings must have stopped.
-	time.Sleep(time.Until(start.Add(7 * time.Second)))
-	for len(msgs) > 0 {
-		<-msgs
+	// The audio ends, the grace passes, and the pings stop: wait for a
+	// gap longer than the watchdog timeout (systemd would restart onair
+	// now), then no ping may follow.
+	gap := time.NewTimer(2500 * time.Millisecond)
+	defer gap.Stop()
+	hung := time.After(60 * time.Second)
+	for stalled := false; !stalled; {
+		select {
+		case m := <-msgs:
+			if strings.HasPrefix(m, "WATCHDOG=1") {
+				gap.Reset(2500 * time.Millisecond)
+			}
+		case <-gap.C:
+			stalled = true
+		case <-hung:
+			t.Fatalf("watchdog still pinging 60 s after the capture's audio ended\n%s", out.String())
+		}
 	}
 	deadline := time.After(4 * time.Second)
 	for quiet := true; quiet; {

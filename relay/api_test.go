@@ -25,10 +25,11 @@ func TestAPI(t *testing.T) {
 	dialAudience(t, tr.endpoint(kindAudience, ch), mint(t, ch, "a1", token.RoleAudience))
 	dialAudience(t, tr.endpoint(kindAudience, ch), mint(t, ch, "a2", token.RoleAudience))
 	dialAudience(t, tr.endpoint(kindAudience, "elsewhere"), mint(t, "elsewhere", "a3", token.RoleAudience))
-	time.Sleep(500 * time.Millisecond) // > 100 ms of audio at the meter
-
 	var one ChannelInfo
-	getJSON(t, tr.url+"/api/channels/"+url.PathEscape(ch), &one)
+	waitFor(t, 10*time.Second, "500 ms of audio at the meter", func() bool {
+		getJSON(t, tr.url+"/api/channels/"+url.PathEscape(ch), &one)
+		return len(one.Hosts) == 1 && one.Hosts[0].Packets >= 25
+	})
 	if one.Name != ch || one.Audience != 2 || len(one.Hosts) != 1 {
 		t.Fatalf("channel %+v", one)
 	}
@@ -40,11 +41,10 @@ func TestAPI(t *testing.T) {
 		t.Errorf("level %+v, want about -12 dBFS peak and -15 dBFS rms", hi.Level)
 	}
 	p1 := hi.Packets
-	time.Sleep(200 * time.Millisecond)
-	getJSON(t, tr.url+"/api/channels/"+url.PathEscape(ch), &one)
-	if got := one.Hosts[0].Packets; got < p1+5 {
-		t.Errorf("packets %d then %d after 200 ms", p1, got)
-	}
+	waitFor(t, 10*time.Second, "the packet count to go on", func() bool {
+		getJSON(t, tr.url+"/api/channels/"+url.PathEscape(ch), &one)
+		return len(one.Hosts) == 1 && one.Hosts[0].Packets >= p1+5
+	})
 
 	var list struct {
 		Channels []ChannelInfo `json:"channels"`
@@ -73,7 +73,7 @@ func TestAPI(t *testing.T) {
 	wantError(t, do(t, http.MethodPost, tr.url+"/api/channels", "", "", ""), 405, codeMethodNotAllowed)
 
 	h.stop()
-	waitFor(t, time.Second, "the host gone from the api", func() bool {
+	waitFor(t, 10*time.Second, "the host gone from the api", func() bool {
 		var c ChannelInfo
 		getJSON(t, tr.url+"/api/channels/"+url.PathEscape(ch), &c)
 		return len(c.Hosts) == 0

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"github.com/onair-dev/onair/internal/leaktest"
+	"github.com/onair-dev/onair/internal/waitfor"
 
 	"context"
 	"encoding/json"
@@ -11,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +44,7 @@ func testLog() *slog.Logger {
 type testRelay struct {
 	*Relay
 	url string // base URL, no trailing slash
+	srv *httptest.Server
 }
 
 // newRelay starts a relay with cfg (secret and loopback network filled in
@@ -65,7 +66,7 @@ func newRelay(t *testing.T, cfg Config) *testRelay {
 		srv.Close()
 		r.Close()
 	})
-	return &testRelay{Relay: r, url: srv.URL}
+	return &testRelay{Relay: r, url: srv.URL, srv: srv}
 }
 
 // endpoint returns the WHIP or WHEP URL of channel name.
@@ -84,15 +85,8 @@ func mint(t *testing.T, name, uid string, role token.Role) string {
 }
 
 // checkGoroutines registers, as the test's first cleanup (so it runs
-// last), a check that the goroutines come back to what they are now.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() { waitGoroutines(t, base, 10*time.Second) })
-}
-
-// waitGoroutines waits until at most base goroutines run.
-func waitGoroutines(t *testing.T, base int, timeout time.Duration) { leaktest.Wait(t, base, timeout) }
+// last), a check that the goroutines started from now on have ended.
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 // host is a real onair WHIP publisher fed by an audio pipeline.
 type host struct {
@@ -161,18 +155,14 @@ func startHost(t *testing.T, whipURL, tok, spec string) *host {
 // waitState waits until the publisher is in state s.
 func (h *host) waitState(t *testing.T, s uplink.State, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var cur uplink.State
+	if !waitfor.Poll(timeout, func() bool {
 		h.mu.Lock()
-		cur := h.state
-		h.mu.Unlock()
-		if cur == s {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publisher in state %s after %s, want %s", cur, timeout, s)
-		}
-		time.Sleep(10 * time.Millisecond)
+		defer h.mu.Unlock()
+		cur = h.state
+		return cur == s
+	}) {
+		t.Fatalf("publisher in state %s after %s, want %s", cur, timeout, s)
 	}
 }
 
@@ -203,16 +193,10 @@ func dialAudience(t *testing.T, whepURL, tok string) *wheptest.Client {
 	return c
 }
 
-// waitFor polls cond every 10 ms until it holds or timeout passes.
+// waitFor waits until cond holds, failing t after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Cond(t, timeout, cond, "%s", what)
 }
 
 // makeOffer returns an SDP offer of a throwaway pion peer: a send-only

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/onair-dev/onair/internal/leaktest"
 	"github.com/onair-dev/onair/token"
 	"github.com/onair-dev/onair/uplink"
 )
@@ -47,7 +48,7 @@ func TestNoLeakAfterCycles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 cycles")
 	}
-	base := runtime.NumGoroutine()
+	base := leaktest.Take()
 	tr := newRelay(t, Config{})
 	api, err := uplink.NewAPI(loopback)
 	if err != nil {
@@ -57,6 +58,7 @@ func TestNoLeakAfterCycles(t *testing.T) {
 	const ch = "cycles"
 	hostTok := mint(t, ch, "h", token.RoleHost)
 	audTok := mint(t, ch, "a", token.RoleAudience)
+	up := leaktest.Take()
 	del := func(p *peer) {
 		req, _ := http.NewRequest(http.MethodDelete, p.location, nil)
 		resp, err := hc.Do(req)
@@ -88,11 +90,12 @@ func TestNoLeakAfterCycles(t *testing.T) {
 		t.Errorf("channels left: %+v", chs)
 	}
 	hc.CloseIdleConnections()
-	// The relay and its httptest server are still up: their goroutines
-	// are part of what may remain; a margin covers them and the runtime's.
-	waitGoroutines(t, base+8, 10*time.Second)
-	t.Logf("goroutines: %d at the start, %d after the cycles", base, runtime.NumGoroutine())
+	// The relay and its httptest server are still up: the goroutines they
+	// started before the cycles may remain, no other.
+	up.Wait(t, leaktest.Timeout)
+	t.Logf("goroutines: %d after the cycles", runtime.NumGoroutine())
+	tr.srv.Close()
 	tr.Close()
-	waitGoroutines(t, base+2, 10*time.Second)
+	base.Wait(t, leaktest.Timeout)
 	t.Logf("goroutines: %d after Close", runtime.NumGoroutine())
 }

@@ -73,10 +73,7 @@ func TestICERestartFromPublisher(t *testing.T) {
 	}
 	s.mu.Unlock()
 	n := aud.Packets(0)
-	time.Sleep(time.Second)
-	if m := aud.Packets(0); m < n+40 {
-		t.Errorf("after the restart the audience got %d packets in 1 s", m-n)
-	}
+	waitFor(t, 10*time.Second, "40 packets to the audience after the restart", func() bool { return aud.Packets(0) >= n+40 })
 	waitTone(t, aud, 0, 440)
 	st := h.pub.Stats()
 	if st.ICERestarts != 1 || st.Reconnects != 0 || st.State != uplink.StateConnected {

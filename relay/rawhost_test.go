@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/onair-dev/onair/internal/waitfor"
 	"github.com/onair-dev/onair/uplink"
 )
 
@@ -149,11 +150,6 @@ func signal(tb testing.TB, pc *webrtc.PeerConnection, hc *http.Client, u, tok st
 // waitConnected waits until pc is connected.
 func waitConnected(tb testing.TB, pc *webrtc.PeerConnection) {
 	tb.Helper()
-	deadline := time.Now().Add(connectTimeout)
-	for pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
-		if time.Now().After(deadline) {
-			tb.Fatalf("not connected: %s", pc.ConnectionState())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.Cond(tb, connectTimeout, func() bool { return pc.ConnectionState() == webrtc.PeerConnectionStateConnected },
+		"the peer connection connected")
 }

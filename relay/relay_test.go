@@ -97,7 +97,14 @@ func TestServeUntilCancelled(t *testing.T) {
 	r3, _ := New(Config{TokenSecret: testSecret, Network: loopback}, nil)
 	ln3, _ := net.Listen("tcp", "127.0.0.1:0")
 	go func() { done <- r3.Serve(context.Background(), ln3) }()
-	time.Sleep(50 * time.Millisecond)
+	noKeepAlive := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, 10*time.Second, "the relay serving", func() bool {
+		resp, err := noKeepAlive.Get("http://" + ln3.Addr().String() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
 	r3.Close()
 	r3.Close()
 	select {

@@ -93,7 +93,7 @@ func TestOnairSubscriber(t *testing.T) {
 	}
 	h1.close()
 	left := time.Now()
-	waitFor(t, time.Second, "slot 0's stream removed", func() bool {
+	waitFor(t, 10*time.Second, "slot 0's stream removed", func() bool {
 		_, ok := rec.find(uplink.StreamRemoved, 0)
 		return ok
 	})
@@ -108,17 +108,14 @@ func TestOnairSubscriber(t *testing.T) {
 	sub.RestartICE()
 	waitFor(t, 5*time.Second, "the subscriber's ice restart", func() bool { return sub.Stats().ICERestarts == 1 })
 	n := rec.count(1)
-	time.Sleep(time.Second)
-	if got := rec.count(1) - n; got < 40 {
-		t.Errorf("%d packets on slot 1 in the second after the ice restart", got)
-	}
+	waitFor(t, 10*time.Second, "40 packets on slot 1 after the ice restart", func() bool { return rec.count(1) >= n+40 })
 	if st := sub.Stats(); st.Reconnects != 0 || tr.Sessions() != sessions {
 		t.Errorf("after the ice restart: %+v, %d sessions (was %d)", st, tr.Sessions(), sessions)
 	}
 
 	h3 := dialRawHostHz(t, tr.endpoint(kindHost, ch), mint(t, ch, "h3", token.RoleHost), 880)
 	defer h3.close()
-	waitFor(t, 2*time.Second, "a new stream on slot 0", func() bool {
+	waitFor(t, 10*time.Second, "a new stream on slot 0", func() bool {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		added := 0

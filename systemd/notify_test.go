@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/internal/notifytest"
+	"github.com/onair-dev/onair/internal/waitfor"
 )
 
 // notifier returns a Notifier talking to a test socket, with the watchdog
@@ -95,7 +96,8 @@ func TestNotifierBadWatchdog(t *testing.T) {
 }
 
 // TestWatchdogOnlyWhileAlive: WATCHDOG=1 arrives every half timeout while
-// alive() holds, stops while it does not, and resumes after.
+// alive() holds, exactly once for each check that holds: none while it does
+// not, and they resume after.
 func TestWatchdogOnlyWhileAlive(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	n, msgs := notifier(t, timeout)
@@ -103,36 +105,54 @@ func TestWatchdogOnlyWhileAlive(t *testing.T) {
 		t.Fatalf("watchdog timeout %s, want %s", n.WatchdogTimeout(), timeout)
 	}
 	var alive atomic.Bool
+	var holds, fails atomic.Int64 // alive's answers so far
 	alive.Store(true)
+	check := func() bool {
+		if alive.Load() {
+			holds.Add(1)
+			return true
+		}
+		fails.Add(1)
+		return false
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- n.Watchdog(ctx, alive.Load) }()
-
-	// Alive: pings every 100 ms; 5 within a second.
-	start := time.Now()
-	for i := 0; i < 5; i++ {
-		if _, err := notifytest.WaitFor(msgs, "WATCHDOG=1", time.Second); err != nil {
-			t.Fatal(err)
+	go func() { done <- n.Watchdog(ctx, check) }()
+	received := int64(0)
+	ping := func(when string) {
+		t.Helper()
+		if _, err := notifytest.WaitFor(msgs, "WATCHDOG=1", 10*time.Second); err != nil {
+			t.Fatalf("%s: %v", when, err)
 		}
-	}
-	if d := time.Since(start); d < 300*time.Millisecond || d > 2*time.Second {
-		t.Errorf("5 pings in %s, want about 400 ms", d)
+		received++
 	}
 
-	// Stalled: no ping for 3 timeouts (after one that may be in flight).
-	alive.Store(false)
-	time.Sleep(timeout / 2)
-	for len(msgs) > 0 {
-		<-msgs
+	// Alive: a ping every 100 ms, so 5 take at least 4 intervals.
+	start := time.Now()
+	for range 5 {
+		ping("alive")
 	}
-	if m, err := notifytest.WaitFor(msgs, "WATCHDOG=1", 3*timeout); err == nil {
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("5 pings in %s, want at least 400 ms", d)
+	}
+
+	// Stalled: three checks fail; every ping sent meanwhile is one of a
+	// check that held before, and none follows.
+	alive.Store(false)
+	f0 := fails.Load()
+	waitfor.Cond(t, 10*time.Second, func() bool { return fails.Load() >= f0+3 }, "three failed checks")
+	for sent := holds.Load(); received < sent; {
+		ping("sent before the stall")
+	}
+	if m, err := notifytest.WaitFor(msgs, "WATCHDOG=1", timeout); err == nil {
 		t.Fatalf("got %q while not alive", m)
 	}
 
 	// Recovered: pings again.
 	alive.Store(true)
-	if _, err := notifytest.WaitFor(msgs, "WATCHDOG=1", time.Second); err != nil {
-		t.Fatalf("no ping after recovering: %v", err)
+	ping("recovered")
+	if h := holds.Load(); received > h {
+		t.Errorf("%d pings for %d checks that held", received, h)
 	}
 
 	cancel()
@@ -141,7 +161,7 @@ func TestWatchdogOnlyWhileAlive(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Watchdog returned %v, want context.Canceled", err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Watchdog did not return after cancel")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hraban/opus"
+	"github.com/onair-dev/onair/internal/waitfor"
 	"github.com/onair-dev/onair/internal/whiptest"
 	"github.com/onair-dev/onair/uplink"
 )
@@ -79,13 +80,10 @@ func (l *stateLog) errorsOf(s uplink.State) []error {
 // wait waits until s was entered at least n times.
 func (l *stateLog) wait(t *testing.T, s uplink.State, n int, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for l.count(s) < n {
-		if time.Now().After(deadline) {
-			l.mu.Lock()
-			t.Fatalf("state %s not entered %d times after %s; states: %v", s, n, timeout, l.states)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !waitfor.Poll(timeout, func() bool { return l.count(s) >= n }) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		t.Fatalf("state %s not entered %d times after %s; states: %v", s, n, timeout, l.states)
 	}
 }
 
@@ -196,17 +194,19 @@ func (g *tone) frame(t *testing.T) []byte {
 	return append([]byte(nil), g.buf[:n]...)
 }
 
-// pump writes tone frames to p every 20 ms until stop is called; skip says
+// pump writes tone frames to p every 20 ms until stop is called or, if
+// frames > 0, frames were written (then finished is closed); skip says
 // which frame numbers are written empty (DTX).
-func pump(t *testing.T, p *publisher, frames int, skip func(i int) bool) (stop func() int) {
+func pump(t *testing.T, p *publisher, frames int, skip func(i int) bool) (stop func() int, finished <-chan struct{}) {
 	t.Helper()
 	g := newTone(t)
-	done := make(chan struct{})
+	done, end := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	var written int
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer close(end)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; frames <= 0 || i < frames; i++ {
@@ -232,5 +232,5 @@ func pump(t *testing.T, p *publisher, frames int, skip func(i int) bool) (stop f
 		return written
 	}
 	t.Cleanup(func() { stop() })
-	return stop
+	return stop, end
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-dev/onair/internal/waitfor"
 	"github.com/onair-dev/onair/internal/whiptest"
 	"github.com/onair-dev/onair/uplink"
 )
@@ -23,14 +24,22 @@ func TestPublishOpusStream(t *testing.T) {
 
 	const frames = 100
 	dtx := func(i int) bool { return i == 50 || i == 51 }
-	stop := pump(t, p, frames, dtx)
-	time.Sleep(frames*20*time.Millisecond + 300*time.Millisecond)
+	stop, finished := pump(t, p, frames, dtx)
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("100 frames not written after 30 s")
+	}
 	stop()
 	const sent = frames - 2
-	if err := srv.WaitPackets(sent*95/100, 2*time.Second); err != nil {
+	if err := srv.WaitPackets(sent*95/100, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The last packets in flight: every one, or a stream quiet for 200 ms.
+	waitfor.Poll(10*time.Second, func() bool {
+		pkts := srv.Packets()
+		return len(pkts) >= sent || time.Since(pkts[len(pkts)-1].Arrival) > 200*time.Millisecond
+	})
 
 	pkts := srv.Packets()
 	if len(pkts) < sent*95/100 || len(pkts) > sent {

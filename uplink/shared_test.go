@@ -223,7 +223,7 @@ func TestRepublishAfterServerClose(t *testing.T) {
 		}
 		p.states.wait(t, uplink.StateRetrying, 1, connectTimeout)
 		p.states.wait(t, uplink.StateConnected, 2, connectTimeout)
-		if err := srv.WaitSessions(2, time.Second); err != nil {
+		if err := srv.WaitSessions(2, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if err := waitFlow(srv, p, 2, 10, 5*time.Second); err != nil {
@@ -298,7 +298,7 @@ func TestLinkICEServers(t *testing.T) {
 		if !strings.Contains(patch.Body, "typ srflx") || !strings.Contains(patch.Body, "a=ice-ufrag:"+sess.RemoteUfrag) {
 			t.Errorf("trickle body %q: want the srflx candidate with ufrag %s", patch.Body, sess.RemoteUfrag)
 		}
-		if err := srv.WaitFor(2*time.Second, func() bool { return srv.Sessions()[0].Trickles == 1 }); err != nil {
+		if err := srv.WaitFor(10*time.Second, func() bool { return srv.Sessions()[0].Trickles == 1 }); err != nil {
 			t.Errorf("server applied %d trickles, want 1", srv.Sessions()[0].Trickles)
 		}
 		if opts := srv.RequestsOf(http.MethodOptions); len(opts) == 0 {
@@ -378,7 +378,7 @@ func TestICERestartPatchRefused(t *testing.T) {
 		if posts := srv.RequestsOf(http.MethodPost); len(posts) != 2 {
 			t.Errorf("%d POSTs, want 2", len(posts))
 		}
-		if err := srv.WaitSessions(2, time.Second); err != nil {
+		if err := srv.WaitSessions(2, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if s := srv.Sessions(); !s[0].Deleted || s[0].ICERestarts != 0 {
@@ -397,7 +397,7 @@ func TestICERestartAfterOutage(t *testing.T) {
 
 		srv.SetFrozen(true)
 		start := time.Now()
-		if err := srv.WaitFor(15*time.Second, func() bool { return srv.Sessions()[0].ICERestarts == 1 }); err != nil {
+		if err := srv.WaitFor(30*time.Second, func() bool { return srv.Sessions()[0].ICERestarts == 1 }); err != nil {
 			t.Fatal("no ICE restart during the outage")
 		}
 		t.Logf("ice restarted %s after the outage began", time.Since(start).Round(time.Millisecond))

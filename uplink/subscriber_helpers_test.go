@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hraban/opus"
+	"github.com/onair-dev/onair/internal/waitfor"
 	"github.com/onair-dev/onair/uplink"
 	"github.com/pion/rtp"
 )
@@ -122,16 +123,11 @@ func (l *streamLog) of(k uplink.StreamEventKind) []streamEvent {
 // wait waits until there are at least n events of kind k and returns them.
 func (l *streamLog) wait(t *testing.T, k uplink.StreamEventKind, n int, timeout time.Duration) []streamEvent {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if evs := l.of(k); len(evs) >= n {
-			return evs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d streams %s after %s, want %d: %+v", len(l.of(k)), k, timeout, n, l.of(k))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var evs []streamEvent
+	if !waitfor.Poll(timeout, func() bool { evs = l.of(k); return len(evs) >= n }) {
+		t.Fatalf("%d streams %s after %s, want %d: %+v", len(evs), k, timeout, n, evs)
 	}
+	return evs
 }
 
 // decode decodes Opus payloads to mono float32 at 48 kHz.

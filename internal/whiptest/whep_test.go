@@ -115,14 +115,21 @@ func TestWHEPPionClient(t *testing.T) {
 	if err := srv.WaitFor(5*time.Second, func() bool { return count(0) >= 25 && count(1) >= 25 }); err != nil {
 		t.Fatalf("packets per slot %v, want 25 on slots 0 and 1", packets)
 	}
-	if err := srv.WaitFor(3*time.Second, func() bool { return srv.Sessions()[0].ReceiverReports >= 2 }); err != nil {
+	if err := srv.WaitFor(10*time.Second, func() bool { return srv.Sessions()[0].ReceiverReports >= 2 }); err != nil {
 		t.Errorf("%d receiver reports, want >= 2", srv.Sessions()[0].ReceiverReports)
 	}
 
 	srv.StopTone(1)
-	time.Sleep(100 * time.Millisecond)
+	// Slot 0 is the clock: 5 of its packets let those of slot 1 in
+	// flight arrive, 10 more are the window in which slot 1 stays still.
+	n0 := count(0)
+	if err := srv.WaitFor(10*time.Second, func() bool { return count(0) >= n0+5 }); err != nil {
+		t.Fatalf("slot 0 stopped too: %v", err)
+	}
 	n0, n1 := count(0), count(1)
-	time.Sleep(300 * time.Millisecond)
+	if err := srv.WaitFor(10*time.Second, func() bool { return count(0) >= n0+10 }); err != nil {
+		t.Fatalf("slot 0 stopped too: %v", err)
+	}
 	if count(0) < n0+10 || count(1) != n1 {
 		t.Errorf("after StopTone(1): slot 0 %d -> %d, slot 1 %d -> %d", n0, count(0), n1, count(1))
 	}
@@ -132,7 +139,7 @@ func TestWHEPPionClient(t *testing.T) {
 	mu.Lock()
 	want := ssrcs[0]
 	mu.Unlock()
-	if err := srv.WaitFor(2*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return byes[want] }); err != nil {
+	if err := srv.WaitFor(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return byes[want] }); err != nil {
 		t.Errorf("no RTCP BYE for slot 0's ssrc %08x", want)
 	}
 	if count(2) != 0 {

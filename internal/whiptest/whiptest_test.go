@@ -3,30 +3,17 @@ package whiptest_test
 import (
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/onair-dev/onair/internal/leaktest"
 	"github.com/onair-dev/onair/internal/whiptest"
 	"github.com/onair-dev/onair/uplink"
 	"github.com/pion/webrtc/v4"
 )
 
-func checkGoroutines(t *testing.T) {
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", base, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
+func checkGoroutines(t *testing.T) { leaktest.Check(t) }
 
 func newServer(t *testing.T) *whiptest.Server {
 	srv, err := whiptest.New(whiptest.Config{})
