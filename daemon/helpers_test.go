@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +24,8 @@ const waitFor = 15 * time.Second
 // connected): paho ends it within its connect timeout (see control.Run).
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() { leaktest.Wait(t, base, control.DefaultConnectTimeout+5*time.Second) })
+	before := leaktest.Take()
+	t.Cleanup(func() { before.Wait(t, control.DefaultConnectTimeout+5*time.Second) })
 }
 
 // logRecord is one log line: its message and attributes.
