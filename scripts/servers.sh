@@ -13,11 +13,11 @@ mkdir -p "$cache"
 # with the installed toolchain only: a newer go directive is an error.
 export GOFLAGS= GOTOOLCHAIN=local
 
-# build NAME VERSION MODULE BINARY PREPARE: downloads MODULE@VERSION, copies
-# it out of the module cache into a writable tree, runs PREPARE in it and
-# builds BINARY from its main package.
+# build NAME VERSION MODULE BINARY PREPARE [PKG]: downloads MODULE@VERSION,
+# copies it out of the module cache into a writable tree, runs PREPARE in it
+# and builds BINARY from its main package PKG (default: the module's root).
 build() {
-  local name=$1 version=$2 module=$3 binary=$4 prepare=$5
+  local name=$1 version=$2 module=$3 binary=$4 prepare=$5 pkg=${6:-.}
   local dir="$cache/$name-$version" bin="$cache/$name-$version/$binary"
   if [ -x "$bin" ]; then
     echo "$bin"
@@ -32,7 +32,7 @@ build() {
   trap 'rm -rf "$work"' RETURN
   cp -r "$src/." "$work/"
   chmod -R u+w "$work"
-  (cd "$work" && $prepare && go build -trimpath -o "$work/$binary" .) >&2 ||
+  (cd "$work" && $prepare && go build -trimpath -o "$work/$binary" "$pkg") >&2 ||
     { echo "servers: build $name $version failed" >&2; return 1; }
   mkdir -p "$dir"
   mv "$work/$binary" "$bin"
@@ -57,7 +57,7 @@ for s in "${servers[@]}"; do
   case "$s" in
   mediamtx) build mediamtx v1.15.3 github.com/bluenviron/mediamtx mediamtx prepare_mediamtx ;;
   go2rtc) build go2rtc v1.9.14 github.com/AlexxIT/go2rtc go2rtc prepare_go2rtc ;;
-  livekit) build livekit-server v1.13.5 github.com/livekit/livekit-server livekit-server prepare_livekit ;;
+  livekit) build livekit-server v1.13.5 github.com/livekit/livekit-server livekit-server prepare_livekit ./cmd/server ;;
   *) echo "servers: unknown server $s" >&2; exit 2 ;;
   esac
 done
