@@ -39,10 +39,13 @@ run: build
 vet:
 	$(GO) vet ./...
 
-# Tests run in a private network namespace with only loopback; modules and
-# test binaries are fetched and compiled first, outside it.
+# Tests run in a private network namespace with only loopback; modules,
+# the third-party channel servers of ./interop (scripts/servers.sh, cached
+# outside the repository) and test binaries are fetched and built first,
+# outside it.
 test: test-deps cross-deps build vet
 	$(GO) mod download
+	@scripts/servers.sh >/dev/null
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
 	$(NETNS) $(GO) test -count=1 -timeout 25m ./...
 

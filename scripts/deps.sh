@@ -29,3 +29,9 @@ fi
 if [ "${1:-build}" = test ] && [ ! -d e2e/browser/node_modules/playwright-core ]; then
   npm ci --prefix e2e/browser --no-audit --no-fund >&2
 fi
+
+# The interop tests' independent LiveKit subscriber: livekit-client in the
+# same Chromium.
+if [ "${1:-build}" = test ] && [ ! -d interop/browser/node_modules/livekit-client ]; then
+  npm ci --prefix interop/browser --no-audit --no-fund >&2
+fi

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -83,9 +84,16 @@ func (c *client) runSession(ctx context.Context) (time.Duration, error) {
 	case <-c.restart:
 	default:
 	}
-	if links, err := c.http.options(ctx); err != nil {
+	links, err := c.http.options(ctx)
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		// The pre-flight carries the token the POST would: a 401 or 403 to
+		// it is the same refusal (MediaMTX answers the POST that follows
+		// with 400, which would be retried for ever).
+		return 0, err
+	case err != nil:
 		c.log.Debug("no ice servers from options", "err", err)
-	} else if len(links) > 0 {
+	case len(links) > 0:
 		c.links = links
 	}
 	servers, _ := mergeICEServers(c.cfg.ICEServers, c.links)
@@ -185,12 +193,18 @@ func (s *session) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.res, s.patchOK = res, true
+	// Without a Location (go2rtc answers so) there is no resource to PATCH
+	// or DELETE: leaving closes the PeerConnection only.
+	s.res, s.patchOK = res, res.location != ""
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.setLocal(params)
-	s.log.Info("session created", "location", res.location)
+	if res.location == "" {
+		s.log.Warn("session created, but the server gave no resource URL (no Location): no trickle ice, ice restart or delete")
+	} else {
+		s.log.Info("session created", "location", res.location)
+	}
 	if len(res.links) > 0 {
 		s.c.links = res.links
 		s.newICE = s.applyLinks(res.links)
@@ -249,7 +263,7 @@ func (s *session) waitGathering(ctx context.Context) {
 func (s *session) close(ctx context.Context) {
 	s.c.role.setConnected(false)
 	close(s.done)
-	if s.res != nil {
+	if s.res != nil && s.res.location != "" {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 		if err := s.c.http.delete(dctx, s.res.location); err != nil {
 			s.log.Warn("cannot delete session", "location", s.res.location, "err", err)

@@ -37,7 +37,7 @@ type whipClient struct {
 
 // resource is a WHIP or WHEP session created by a 201 (RFC 9725 §4.2).
 type resource struct {
-	location string      // absolute URL of the session, resolved against the final request URL
+	location string      // absolute URL of the session, resolved against the final request URL; "" when the 201 had no Location
 	etag     string      // entity-tag for If-Match on trickle PATCHes (RFC 9725 §4.3.1)
 	links    []ICEServer // ICE servers from the 201's Link header (RFC 9725 §4.6)
 	answer   string      // the SDP answer
@@ -135,15 +135,21 @@ func (c *whipClient) postOffer(ctx context.Context, offer string) (*resource, er
 	if resp.StatusCode != http.StatusCreated {
 		return nil, fmt.Errorf("post offer: %w", newStatusError(resp, body))
 	}
-	loc, err := resp.Location()
-	if err != nil {
-		return nil, fmt.Errorf("post offer: 201 without a usable Location: %w", err)
+	// A 201 without Location (RFC 9725 §4.2 requires one; go2rtc omits it)
+	// is a session without a resource: location stays "".
+	var location string
+	if resp.Header.Get("Location") != "" {
+		loc, err := resp.Location()
+		if err != nil {
+			return nil, fmt.Errorf("post offer: 201 without a usable Location: %w", err)
+		}
+		location = loc.String()
 	}
 	if strings.TrimSpace(body) == "" {
 		return nil, fmt.Errorf("post offer: %w: empty body", ErrBadAnswer)
 	}
 	return &resource{
-		location: loc.String(),
+		location: location,
 		etag:     resp.Header.Get("ETag"),
 		links:    parseICELinks(resp.Header),
 		answer:   body,
