@@ -40,12 +40,12 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 		writeError(w, herr)
 		return
 	}
-	offer, herr := readBody(req, contentTypeSDP)
+	offer, herr := readBody(w, req, contentTypeSDP, maxBody)
 	if herr != nil {
 		writeError(w, herr)
 		return
 	}
-	info, herr := checkOffer(offer, k)
+	info, herr := checkOffer(offer, k, r.cfg.AudienceSlots)
 	if herr != nil {
 		writeError(w, herr)
 		return
@@ -72,7 +72,7 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 		writeError(w, herr)
 		return
 	}
-	answer, herr := r.negotiate(req.Context(), s, offer, info.ufrag)
+	answer, herr := r.negotiate(req.Context(), s, offer, info)
 	if herr != nil {
 		select {
 		case <-s.quit: // torn down meanwhile: Close, or a newer session of the uid
@@ -148,7 +148,7 @@ func (r *Relay) newSession(k kind, name string, id identity, info offerInfo) (*s
 // negotiate applies the offer, creates and applies the answer, and waits
 // (at most gatherTimeout) for the relay's candidates, which the answer
 // carries. A refused offer is a 400.
-func (r *Relay) negotiate(ctx context.Context, s *session, offer, ufrag string) (string, *httpError) {
+func (r *Relay) negotiate(ctx context.Context, s *session, offer string, info offerInfo) (string, *httpError) {
 	s.op.Lock()
 	defer s.op.Unlock()
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -158,8 +158,9 @@ func (r *Relay) negotiate(ctx context.Context, s *session, offer, ufrag string) 
 	if err != nil {
 		return "", errorf(http.StatusBadRequest, codeInvalidSDP, "cannot answer the sdp offer: %s", err)
 	}
+	s.candidates = info.candidates
 	s.mu.Lock()
-	s.offer, s.ufrag, s.etag = offer, ufrag, newETag()
+	s.offer, s.ufrag, s.etag = offer, info.ufrag, newETag()
 	s.mu.Unlock()
 	return answer, nil
 }

@@ -135,6 +135,10 @@ type session struct {
 	ufrag   string         // the remote ICE ufrag in effect
 
 	teardownOnce sync.Once
+
+	// candidates counts the remote ICE candidates of the current ICE
+	// generation, offered and trickled, up to maxCandidates; op guards it.
+	candidates int
 }
 
 // newSessionID returns a random resource ID: 128 bits, so the session URL
