@@ -32,10 +32,9 @@ type offerInfo struct {
 // can answer for a session of kind k: for WHIP one the client sends
 // (sendonly or sendrecv, RFC 9725 §4.2), for WHEP one it receives
 // (recvonly or sendrecv), offering Opus (RFC 7587) in either case. It
-// refuses, before parsing, an offer of more than slots media sections (an
-// audience receives at most one host per slot; a host sends one track) or
-// more than maxAttributes attributes, and one of more than maxCandidates
-// candidates.
+// refuses, before parsing, an offer of more media sections than
+// maxSections(slots) or more than maxAttributes attributes, and one of
+// more than maxCandidates candidates.
 func checkOffer(offer string, k kind, slots int) (offerInfo, *httpError) {
 	var info offerInfo
 	if strings.TrimSpace(offer) == "" {
@@ -98,6 +97,13 @@ func checkOffer(offer string, k kind, slots int) (offerInfo, *httpError) {
 	return info, nil
 }
 
+// maxSections is the most media sections an offer may have with slots
+// audience slots: one per slot, or DefaultAudienceSlots, what clients
+// offer without knowing the relay (the listen page, Config.AudienceSlots
+// of another relay), if more. An audience receives at most one host per
+// slot, a host sends one audio track.
+func maxSections(slots int) int { return max(slots, DefaultAudienceSlots) }
+
 // checkOfferSize counts the offer's media sections and attributes, line
 // by line, without parsing it.
 func checkOfferSize(offer string, k kind, slots int) *httpError {
@@ -113,15 +119,15 @@ func checkOfferSize(offer string, k kind, slots int) *httpError {
 			attrs++
 		}
 	}
-	if sections > slots {
+	if n := maxSections(slots); sections > n {
 		if k == kindAudience {
 			return errorf(http.StatusBadRequest, codeInvalidSDP,
-				"the sdp offer has %d media sections (%d audio); this relay serves at most %d hosts per channel, one audio section each",
-				sections, audio, slots)
+				"the sdp offer has %d media sections (%d audio); this relay serves at most %d hosts per channel, one audio section each, and answers at most %d sections",
+				sections, audio, slots, n)
 		}
 		return errorf(http.StatusBadRequest, codeInvalidSDP,
-			"the sdp offer has %d media sections (%d audio); a host publishes one audio section, and the relay takes at most %d",
-			sections, audio, slots)
+			"the sdp offer has %d media sections (%d audio); a host publishes one audio section, and the relay answers at most %d",
+			sections, audio, n)
 	}
 	if attrs > maxAttributes {
 		return errorf(http.StatusBadRequest, codeInvalidSDP,

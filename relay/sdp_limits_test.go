@@ -178,3 +178,19 @@ func TestTrickleBound(t *testing.T) {
 	big := "a=mid:0\r\n" + strings.Repeat("a=x-pad:0123456789abcdef\r\n", maxFragBody/20)
 	wantError(t, do(t, http.MethodPatch, loc, "", contentTypeSDPFrag, big, "If-Match: "+etag), 413, codeTooLarge)
 }
+
+// TestOfferSectionBoundFewSlots: with fewer slots than clients offer by
+// default, the default offer is still answered, and more is refused.
+func TestOfferSectionBoundFewSlots(t *testing.T) {
+	checkGoroutines(t)
+	tr := newRelay(t, Config{AudienceSlots: 2})
+	const ch = "lobby"
+	tok := mint(t, ch, "a", token.RoleAudience)
+	if resp := do(t, http.MethodPost, tr.endpoint(kindAudience, ch), tok, contentTypeSDP, makeOffer(t, kindAudience, DefaultAudienceSlots)); resp.StatusCode != 201 {
+		t.Errorf("offer of %d sections: %d %s", DefaultAudienceSlots, resp.StatusCode, resp.body)
+	}
+	eb := wantError(t, do(t, http.MethodPost, tr.endpoint(kindAudience, ch), tok, contentTypeSDP, makeOffer(t, kindAudience, DefaultAudienceSlots+1)), 400, codeInvalidSDP)
+	if want := "serves at most 2 hosts per channel"; !strings.Contains(eb.Error.Message, want) {
+		t.Errorf("message %q does not say %q", eb.Error.Message, want)
+	}
+}
