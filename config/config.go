@@ -119,6 +119,12 @@ type Relay struct {
 	MaxSessions        int           `mapstructure:"max_sessions"`          // WHIP and WHEP sessions in all
 	MaxHostsPerChannel int           `mapstructure:"max_hosts_per_channel"` // hosts in one channel
 	DisconnectTimeout  time.Duration `mapstructure:"disconnect_timeout"`    // reap a vanished client after this
+	// ConnectTimeout reaps a session that has not connected this long
+	// after its POST or an ICE restart.
+	ConnectTimeout    time.Duration `mapstructure:"connect_timeout"`
+	MaxPendingPerUID  int           `mapstructure:"max_pending_per_uid"`  // sessions not connected yet, per uid of a channel
+	MaxPendingPerAddr int           `mapstructure:"max_pending_per_addr"` // sessions not connected yet, per client address
+	HostReserve       int           `mapstructure:"host_reserve"`         // sessions audiences may not take
 }
 
 // ICEServer is one STUN or TURN server.
@@ -183,6 +189,10 @@ func Defaults() Config {
 			MaxSessions:        2000,
 			MaxHostsPerChannel: 8,
 			DisconnectTimeout:  5 * time.Second,
+			ConnectTimeout:     10 * time.Second,
+			MaxPendingPerUID:   4,
+			MaxPendingPerAddr:  16,
+			HostReserve:        32,
 		},
 	}
 }

@@ -57,7 +57,8 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 			r.teardown(old, "replaced by a new session of the same uid")
 		}
 	}
-	if herr := r.precheck(k, name); herr != nil {
+	keys := pendingKeysOf(name, id.uid, req.RemoteAddr)
+	if herr := r.precheck(k, name, id.anon, keys); herr != nil {
 		writeError(w, herr)
 		return
 	}
@@ -67,6 +68,7 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 		writeError(w, err)
 		return
 	}
+	s.anon, s.keys = id.anon, keys
 	if herr := r.admit(s); herr != nil {
 		r.teardown(s, "not admitted: "+herr.message)
 		writeError(w, herr)
@@ -98,7 +100,7 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 
 // precheck refuses a session early, before a PeerConnection is made, when
 // a limit is already reached; admit decides for good.
-func (r *Relay) precheck(k kind, name string) *httpError {
+func (r *Relay) precheck(k kind, name string, anon bool, keys pendingKeys) *httpError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -110,7 +112,7 @@ func (r *Relay) precheck(k kind, name string) *httpError {
 	if ch := r.channels[name]; k == kindHost && ch != nil && ch.hosts() >= r.cfg.MaxHostsPerChannel {
 		return unavailable("channel %q has %d hosts, the most it allows", name, ch.hosts())
 	}
-	return nil
+	return r.checkAdmission(k, anon, keys)
 }
 
 // newSession creates the session's PeerConnection with what its kind

@@ -59,7 +59,7 @@ const (
 	DefaultMaxSessions       = 1000
 	DefaultAudienceSlots     = 8
 	DefaultDisconnectTimeout = 5 * time.Second
-	DefaultConnectTimeout    = 15 * time.Second
+	DefaultConnectTimeout    = 10 * time.Second
 )
 
 // maxShards bounds the fan-out shards of a host: one per core, at most
@@ -106,6 +106,18 @@ type Config struct {
 	// creation or an ICE restart, before it is torn down;
 	// DefaultConnectTimeout if 0.
 	ConnectTimeout time.Duration
+	// MaxPendingPerUID bounds the sessions of one uid of a channel that
+	// are not connected yet, MaxPendingPerAddr those of one remote address
+	// (an IPv6 /64); beyond, 429 with Retry-After. Hosts with a verified
+	// token are not counted. DefaultMaxPendingPerUID and
+	// DefaultMaxPendingPerAddr if 0.
+	MaxPendingPerUID  int
+	MaxPendingPerAddr int
+	// HostReserve is how many of MaxSessions audiences may not take: an
+	// audience is refused (503) while the relay holds MaxSessions -
+	// HostReserve sessions. If 0, DefaultHostReserve or a quarter of
+	// MaxSessions, whichever is less; less than MaxSessions.
+	HostReserve int
 	// Web, if set, serves every request that is not WHIP, WHEP or the API:
 	// "/", "/listen/…" and "/assets/…". Without it those paths are 404.
 	Web http.Handler
@@ -129,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 		{"audience slots", int64(c.AudienceSlots)},
 		{"disconnect timeout", int64(c.DisconnectTimeout)},
 		{"connect timeout", int64(c.ConnectTimeout)},
+		{"max pending per uid", int64(c.MaxPendingPerUID)},
+		{"max pending per address", int64(c.MaxPendingPerAddr)},
+		{"host reserve", int64(c.HostReserve)},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("relay: %s: must not be negative", f.name)
@@ -151,6 +166,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.MaxPendingPerUID == 0 {
+		c.MaxPendingPerUID = DefaultMaxPendingPerUID
+	}
+	if c.MaxPendingPerAddr == 0 {
+		c.MaxPendingPerAddr = DefaultMaxPendingPerAddr
+	}
+	if c.HostReserve == 0 {
+		c.HostReserve = min(DefaultHostReserve, c.MaxSessions/4)
+	}
+	if c.HostReserve >= c.MaxSessions {
+		return c, fmt.Errorf("relay: host reserve %d: must be less than max sessions %d", c.HostReserve, c.MaxSessions)
 	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
@@ -179,6 +206,9 @@ type Relay struct {
 	sessions  map[string]*session
 	channels  map[string]*channel
 	nextShard int // the shard of the next audience, modulo shards
+
+	pendingUID  map[string]int // pending sessions by pendingKeys.uid
+	pendingAddr map[string]int // pending sessions by pendingKeys.addr
 
 	wg        sync.WaitGroup // session loops
 	closeOnce sync.Once
@@ -209,6 +239,9 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 		sessions: map[string]*session{},
 		channels: map[string]*channel{},
 		done:     make(chan struct{}),
+
+		pendingUID:  map[string]int{},
+		pendingAddr: map[string]int{},
 	}
 	r.mux = r.routes()
 	if cfg.TokenSecret == "" {

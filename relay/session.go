@@ -136,6 +136,10 @@ type session struct {
 
 	teardownOnce sync.Once
 
+	anon    bool        // admitted without a token
+	keys    pendingKeys // what its pendency is counted under
+	pending bool        // counted as pending (limits.go); Relay.mu guards it
+
 	// candidates counts the remote ICE candidates of the current ICE
 	// generation, offered and trickled, up to maxCandidates; op guards it.
 	candidates int
@@ -225,6 +229,9 @@ func (r *Relay) loop(s *session) {
 		}
 		cur = p
 		stopTimer()
+		if p == phaseConnected {
+			r.connected(s)
+		}
 		switch p {
 		case phaseConnecting:
 			timer = time.NewTimer(r.cfg.ConnectTimeout)
