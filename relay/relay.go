@@ -37,6 +37,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/netutil"
 
 	"github.com/onair-dev/onair/token"
 	"github.com/onair-dev/onair/uplink"
@@ -118,6 +120,16 @@ type Config struct {
 	// HostReserve sessions. If 0, DefaultHostReserve or a quarter of
 	// MaxSessions, whichever is less; less than MaxSessions.
 	HostReserve int
+	// ReadTimeout bounds the reading of a request, headers and body,
+	// WriteTimeout the handling and answer of one, IdleTimeout how long a
+	// keep-alive connection may wait for its next request; MaxConns bounds
+	// the connections served at once (more wait to be accepted).
+	// DefaultReadTimeout, DefaultWriteTimeout, DefaultIdleTimeout and
+	// DefaultMaxConns if 0.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	MaxConns     int
 	// Web, if set, serves every request that is not WHIP, WHEP or the API:
 	// "/", "/listen/…" and "/assets/…". Without it those paths are 404.
 	Web http.Handler
@@ -144,6 +156,10 @@ func (c Config) withDefaults() (Config, error) {
 		{"max pending per uid", int64(c.MaxPendingPerUID)},
 		{"max pending per address", int64(c.MaxPendingPerAddr)},
 		{"host reserve", int64(c.HostReserve)},
+		{"read timeout", int64(c.ReadTimeout)},
+		{"write timeout", int64(c.WriteTimeout)},
+		{"idle timeout", int64(c.IdleTimeout)},
+		{"max connections", int64(c.MaxConns)},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("relay: %s: must not be negative", f.name)
@@ -176,6 +192,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HostReserve == 0 {
 		c.HostReserve = min(DefaultHostReserve, c.MaxSessions/4)
 	}
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultMaxConns)
 	if c.HostReserve >= c.MaxSessions {
 		return c, fmt.Errorf("relay: host reserve %d: must be less than max sessions %d", c.HostReserve, c.MaxSessions)
 	}
@@ -279,11 +299,8 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 		_ = ln.Close()
 		return ErrClosed
 	}
-	srv := &http.Server{
-		Handler:           r.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-	}
+	srv := r.httpServer()
+	ln = netutil.LimitListener(ln, r.cfg.MaxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	r.log.Info("relay listening", "addr", ln.Addr().String())

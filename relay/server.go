@@ -51,7 +51,7 @@ func (r *Relay) routes() http.Handler {
 		}
 		writeError(w, errorf(http.StatusNotFound, codeNotFound, "not found"))
 	})
-	return cors(mux)
+	return refuseUnread(cors(mux))
 }
 
 // cors lets pages of other origins use WHIP, WHEP and the API (the
@@ -179,7 +179,7 @@ func quote(s string) string {
 
 // readBody reads a request body of media type want, at most limit bytes.
 // A body declared or found longer is refused without reading the rest
-// (http.MaxBytesReader: the connection closes after the answer).
+// (http.MaxBytesReader; refuseUnread closes the connection).
 func readBody(w http.ResponseWriter, req *http.Request, want string, limit int64) (string, *httpError) {
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || !strings.EqualFold(mt, want) {
@@ -188,7 +188,6 @@ func readBody(w http.ResponseWriter, req *http.Request, want string, limit int64
 	}
 	tooLarge := errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "the body exceeds %d bytes", limit)
 	if req.ContentLength > limit {
-		w.Header().Set("Connection", "close") // the body stays unread
 		return "", tooLarge
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
