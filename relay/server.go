@@ -45,13 +45,21 @@ func (r *Relay) routes() http.Handler {
 	})
 	mux.HandleFunc("/healthz", r.healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		if r.cfg.Web != nil {
+		if r.cfg.Web != nil && webPath(req.URL.Path) {
 			r.cfg.Web.ServeHTTP(w, req)
 			return
 		}
+		// A path of no resource is a 404 whatever the method: a 405
+		// (RFC 9110 §15.5.6) is for a resource that exists.
 		writeError(w, errorf(http.StatusNotFound, codeNotFound, "not found"))
 	})
 	return refuseUnread(cors(mux))
+}
+
+// webPath says whether path p is one of Config.Web: "/", "/listen",
+// "/listen/…" or "/assets/…".
+func webPath(p string) bool {
+	return p == "/" || p == "/listen" || strings.HasPrefix(p, "/listen/") || strings.HasPrefix(p, "/assets/")
 }
 
 // cors lets pages of other origins use WHIP, WHEP and the API (the
