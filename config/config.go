@@ -123,6 +123,12 @@ type Relay struct {
 	MaxSessions        int           `mapstructure:"max_sessions"`          // WHIP and WHEP sessions in all
 	MaxHostsPerChannel int           `mapstructure:"max_hosts_per_channel"` // hosts in one channel
 	DisconnectTimeout  time.Duration `mapstructure:"disconnect_timeout"`    // reap a vanished client after this
+	// ConnectTimeout reaps a session that has not connected this long
+	// after its POST or an ICE restart.
+	ConnectTimeout    time.Duration `mapstructure:"connect_timeout"`
+	MaxPendingPerUID  int           `mapstructure:"max_pending_per_uid"`  // sessions not connected yet, per uid of a channel
+	MaxPendingPerAddr int           `mapstructure:"max_pending_per_addr"` // sessions not connected yet, per client address
+	HostReserve       int           `mapstructure:"host_reserve"`         // sessions audiences may not take
 }
 
 // ICEServer is one STUN or TURN server.
@@ -187,6 +193,10 @@ func Defaults() Config {
 			MaxSessions:        defaults.RelayMaxSessions,
 			MaxHostsPerChannel: defaults.RelayHostSlots,
 			DisconnectTimeout:  defaults.RelayDisconnectTimeout,
+			ConnectTimeout:     defaults.RelayConnectTimeout,
+			MaxPendingPerUID:   defaults.RelayMaxPendingPerUID,
+			MaxPendingPerAddr:  defaults.RelayMaxPendingPerAddr,
+			HostReserve:        defaults.RelayHostReserve,
 		},
 	}
 }

@@ -54,6 +54,14 @@ func (c *Config) Validate() error {
 		func() error { return between("relay.max_sessions", float64(c.Relay.MaxSessions), 1, 100000) },
 		func() error { return between("relay.max_hosts_per_channel", float64(c.Relay.MaxHostsPerChannel), 1, 8) },
 		func() error { return atLeast("relay.disconnect_timeout", c.Relay.DisconnectTimeout, time.Second) },
+		func() error { return atLeast("relay.connect_timeout", c.Relay.ConnectTimeout, time.Second) },
+		func() error { return between("relay.max_pending_per_uid", float64(c.Relay.MaxPendingPerUID), 1, 1000) },
+		func() error {
+			return between("relay.max_pending_per_addr", float64(c.Relay.MaxPendingPerAddr), 1, 100000)
+		},
+		func() error {
+			return between("relay.host_reserve", float64(c.Relay.HostReserve), 0, float64(c.Relay.MaxSessions-1))
+		},
 	} {
 		if err := check(); err != nil {
 			return err

@@ -81,6 +81,9 @@ func (r *Relay) admit(s *session) *httpError {
 	if len(r.sessions) >= r.cfg.MaxSessions {
 		return unavailable("the relay holds %d sessions, the most it allows", r.cfg.MaxSessions)
 	}
+	if herr := r.checkAdmission(s.kind, s.anon, s.keys); herr != nil {
+		return herr
+	}
 	ch := r.channels[s.channel]
 	if ch == nil {
 		ch = &channel{
@@ -126,6 +129,7 @@ func (r *Relay) admit(s *session) *httpError {
 	}
 	r.channels[s.channel] = ch
 	r.sessions[s.id] = s
+	r.markPending(s)
 	r.wg.Add(1)
 	go r.loop(s)
 	s.log.Info("session admitted", "slot", s.slotForLog(), "sessions", len(r.sessions))
@@ -157,6 +161,7 @@ func (r *Relay) remove(s *session) {
 		return // never admitted
 	}
 	delete(r.sessions, s.id)
+	r.unmarkPending(s)
 	ch := r.channels[s.channel]
 	if ch == nil {
 		return

@@ -14,7 +14,7 @@ import (
 // ICE credentials and candidates and a new ETag; with the session's ETag a
 // trickle of the client's candidates (§4.3.1), answered 204.
 func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
-	body, herr := readBody(req, contentTypeSDPFrag)
+	body, herr := readBody(w, req, contentTypeSDPFrag, maxFragBody)
 	if herr != nil {
 		writeError(w, herr)
 		return
@@ -49,6 +49,11 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 			"the fragment's ice-ufrag is not the session's; an ice restart needs If-Match: *"))
 		return
 	}
+	if n := s.candidates + len(frag.Candidates); n > maxCandidates {
+		writeError(w, tooManyCandidates(n))
+		return
+	}
+	s.candidates += len(frag.Candidates)
 	for _, c := range frag.Candidates {
 		init := webrtc.ICECandidateInit{Candidate: "candidate:" + c}
 		if frag.Mid != "" {
@@ -73,6 +78,10 @@ func (r *Relay) patch(w http.ResponseWriter, req *http.Request, s *session) {
 // attributes are returned as an SDP fragment. The rest of the
 // negotiation is unchanged. s.op is held.
 func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session, offer string, frag sdpfrag.Frag) {
+	if len(frag.Candidates) > maxCandidates {
+		writeError(w, tooManyCandidates(len(frag.Candidates)))
+		return
+	}
 	next, err := sdpfrag.Restart(offer, frag)
 	if err != nil {
 		writeError(w, errorf(http.StatusBadRequest, codeInvalidSDP, "%s", err))
@@ -91,6 +100,7 @@ func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session,
 	local := sdpfrag.Parse(answer)
 	local.End = true
 	etag := newETag()
+	s.candidates = len(frag.Candidates)
 	s.mu.Lock()
 	s.offer, s.ufrag, s.etag = next, frag.Ufrag, etag
 	s.mu.Unlock()
@@ -100,4 +110,12 @@ func (r *Relay) restartICE(w http.ResponseWriter, req *http.Request, s *session,
 	w.Header().Set("Content-Type", contentTypeSDPFrag)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, local.String())
+}
+
+// tooManyCandidates is the 400 for a PATCH that would give a session more
+// than maxCandidates remote candidates in one ICE generation.
+func tooManyCandidates(n int) *httpError {
+	return errorf(http.StatusBadRequest, codeInvalidSDP,
+		"the session would have %d ice candidates; the relay takes at most %d per ice generation (an ice restart starts anew)",
+		n, maxCandidates)
 }

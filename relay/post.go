@@ -40,12 +40,12 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 		writeError(w, herr)
 		return
 	}
-	offer, herr := readBody(req, contentTypeSDP)
+	offer, herr := readBody(w, req, contentTypeSDP, maxBody)
 	if herr != nil {
 		writeError(w, herr)
 		return
 	}
-	info, herr := checkOffer(offer, k)
+	info, herr := checkOffer(offer, k, r.cfg.AudienceSlots)
 	if herr != nil {
 		writeError(w, herr)
 		return
@@ -57,7 +57,8 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 			r.teardown(old, "replaced by a new session of the same uid")
 		}
 	}
-	if herr := r.precheck(k, name); herr != nil {
+	keys := pendingKeysOf(name, id.uid, req.RemoteAddr)
+	if herr := r.precheck(k, name, id.anon, keys); herr != nil {
 		writeError(w, herr)
 		return
 	}
@@ -67,12 +68,13 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 		writeError(w, err)
 		return
 	}
+	s.anon, s.keys = id.anon, keys
 	if herr := r.admit(s); herr != nil {
 		r.teardown(s, "not admitted: "+herr.message)
 		writeError(w, herr)
 		return
 	}
-	answer, herr := r.negotiate(req.Context(), s, offer, info.ufrag)
+	answer, herr := r.negotiate(req.Context(), s, offer, info)
 	if herr != nil {
 		select {
 		case <-s.quit: // torn down meanwhile: Close, or a newer session of the uid
@@ -98,7 +100,7 @@ func (r *Relay) post(w http.ResponseWriter, req *http.Request, k kind, name stri
 
 // precheck refuses a session early, before a PeerConnection is made, when
 // a limit is already reached; admit decides for good.
-func (r *Relay) precheck(k kind, name string) *httpError {
+func (r *Relay) precheck(k kind, name string, anon bool, keys pendingKeys) *httpError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -110,7 +112,7 @@ func (r *Relay) precheck(k kind, name string) *httpError {
 	if ch := r.channels[name]; k == kindHost && ch != nil && ch.hosts() >= r.cfg.MaxHostsPerChannel {
 		return unavailable("channel %q has %d hosts, the most it allows", name, ch.hosts())
 	}
-	return nil
+	return r.checkAdmission(k, anon, keys)
 }
 
 // newSession creates the session's PeerConnection with what its kind
@@ -148,7 +150,7 @@ func (r *Relay) newSession(k kind, name string, id identity, info offerInfo) (*s
 // negotiate applies the offer, creates and applies the answer, and waits
 // (at most gatherTimeout) for the relay's candidates, which the answer
 // carries. A refused offer is a 400.
-func (r *Relay) negotiate(ctx context.Context, s *session, offer, ufrag string) (string, *httpError) {
+func (r *Relay) negotiate(ctx context.Context, s *session, offer string, info offerInfo) (string, *httpError) {
 	s.op.Lock()
 	defer s.op.Unlock()
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -158,8 +160,9 @@ func (r *Relay) negotiate(ctx context.Context, s *session, offer, ufrag string) 
 	if err != nil {
 		return "", errorf(http.StatusBadRequest, codeInvalidSDP, "cannot answer the sdp offer: %s", err)
 	}
+	s.candidates = info.candidates
 	s.mu.Lock()
-	s.offer, s.ufrag, s.etag = offer, ufrag, newETag()
+	s.offer, s.ufrag, s.etag = offer, info.ufrag, newETag()
 	s.mu.Unlock()
 	return answer, nil
 }

@@ -47,6 +47,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,7 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/netutil"
 
 	"github.com/onair-dev/onair/internal/defaults"
 	"github.com/onair-dev/onair/internal/rtcapi"
@@ -70,7 +72,7 @@ const (
 	DefaultMaxSessions       = defaults.RelayMaxSessions
 	DefaultAudienceSlots     = defaults.RelayHostSlots
 	DefaultDisconnectTimeout = defaults.RelayDisconnectTimeout
-	DefaultConnectTimeout    = 15 * time.Second
+	DefaultConnectTimeout    = defaults.RelayConnectTimeout
 )
 
 // maxShards bounds the fan-out shards of a host: one per core, at most
@@ -119,6 +121,28 @@ type Config struct {
 	// creation or an ICE restart, before it is torn down;
 	// DefaultConnectTimeout if 0.
 	ConnectTimeout time.Duration
+	// MaxPendingPerUID bounds the sessions of one uid of a channel that
+	// are not connected yet, MaxPendingPerAddr those of one remote address
+	// (an IPv6 /64); beyond, 429 with Retry-After. Hosts with a verified
+	// token are not counted. DefaultMaxPendingPerUID and
+	// DefaultMaxPendingPerAddr if 0.
+	MaxPendingPerUID  int
+	MaxPendingPerAddr int
+	// HostReserve is how many of MaxSessions audiences may not take: an
+	// audience is refused (503) while the relay holds MaxSessions -
+	// HostReserve sessions. If 0, DefaultHostReserve or a quarter of
+	// MaxSessions, whichever is less; less than MaxSessions.
+	HostReserve int
+	// ReadTimeout bounds the reading of a request, headers and body,
+	// WriteTimeout the handling and answer of one, IdleTimeout how long a
+	// keep-alive connection may wait for its next request; MaxConns bounds
+	// the connections served at once (more wait to be accepted).
+	// DefaultReadTimeout, DefaultWriteTimeout, DefaultIdleTimeout and
+	// DefaultMaxConns if 0.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	MaxConns     int
 	// Web, if set, serves every request that is not WHIP, WHEP or the API:
 	// "/", "/listen/…" and "/assets/…". Without it those paths are 404.
 	Web http.Handler
@@ -142,6 +166,13 @@ func (c Config) withDefaults() (Config, error) {
 		{"audience slots", int64(c.AudienceSlots)},
 		{"disconnect timeout", int64(c.DisconnectTimeout)},
 		{"connect timeout", int64(c.ConnectTimeout)},
+		{"max pending per uid", int64(c.MaxPendingPerUID)},
+		{"max pending per address", int64(c.MaxPendingPerAddr)},
+		{"host reserve", int64(c.HostReserve)},
+		{"read timeout", int64(c.ReadTimeout)},
+		{"write timeout", int64(c.WriteTimeout)},
+		{"idle timeout", int64(c.IdleTimeout)},
+		{"max connections", int64(c.MaxConns)},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("relay: %s: must not be negative", f.name)
@@ -164,6 +195,22 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.MaxPendingPerUID == 0 {
+		c.MaxPendingPerUID = DefaultMaxPendingPerUID
+	}
+	if c.MaxPendingPerAddr == 0 {
+		c.MaxPendingPerAddr = DefaultMaxPendingPerAddr
+	}
+	if c.HostReserve == 0 {
+		c.HostReserve = min(DefaultHostReserve, c.MaxSessions/4)
+	}
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultMaxConns)
+	if c.HostReserve >= c.MaxSessions {
+		return c, fmt.Errorf("relay: host reserve %d: must be less than max sessions %d", c.HostReserve, c.MaxSessions)
 	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
@@ -192,6 +239,9 @@ type Relay struct {
 	sessions  map[string]*session
 	channels  map[string]*channel
 	nextShard int // the shard of the next audience, modulo shards
+
+	pendingUID  map[string]int // pending sessions by pendingKeys.uid
+	pendingAddr map[string]int // pending sessions by pendingKeys.addr
 
 	wg        sync.WaitGroup // session loops
 	closeOnce sync.Once
@@ -222,6 +272,9 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 		sessions: map[string]*session{},
 		channels: map[string]*channel{},
 		done:     make(chan struct{}),
+
+		pendingUID:  map[string]int{},
+		pendingAddr: map[string]int{},
 	}
 	r.mux = r.routes()
 	if cfg.TokenSecret == "" {
@@ -259,11 +312,8 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 		_ = ln.Close()
 		return ErrClosed
 	}
-	srv := &http.Server{
-		Handler:           r.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-	}
+	srv := r.httpServer()
+	ln = netutil.LimitListener(ln, r.cfg.MaxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	r.log.Info("relay listening", "addr", ln.Addr().String())

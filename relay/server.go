@@ -16,8 +16,13 @@ const (
 	contentTypeSDPFrag = "application/trickle-ice-sdpfrag"
 )
 
-// maxBody bounds the SDP offers and fragments the relay reads.
-const maxBody = 256 << 10
+// maxBody bounds the SDP offers the relay reads (a browser's offer of 8
+// audio sections is about 10 KiB), maxFragBody the SDP fragments of PATCH
+// requests.
+const (
+	maxBody     = 64 << 10
+	maxFragBody = 16 << 10
+)
 
 // Allowed methods of the two kinds of WHIP/WHEP resources.
 const (
@@ -40,13 +45,21 @@ func (r *Relay) routes() http.Handler {
 	})
 	mux.HandleFunc("/healthz", r.healthz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		if r.cfg.Web != nil {
+		if r.cfg.Web != nil && webPath(req.URL.Path) {
 			r.cfg.Web.ServeHTTP(w, req)
 			return
 		}
+		// A path of no resource is a 404 whatever the method: a 405
+		// (RFC 9110 §15.5.6) is for a resource that exists.
 		writeError(w, errorf(http.StatusNotFound, codeNotFound, "not found"))
 	})
-	return cors(mux)
+	return refuseUnread(cors(mux))
+}
+
+// webPath says whether path p is one of Config.Web: "/", "/listen",
+// "/listen/…" or "/assets/…".
+func webPath(p string) bool {
+	return p == "/" || p == "/listen" || strings.HasPrefix(p, "/listen/") || strings.HasPrefix(p, "/assets/")
 }
 
 // cors lets pages of other origins use WHIP, WHEP and the API (the
@@ -172,19 +185,26 @@ func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// readBody reads a request body of media type want, at most maxBody bytes.
-func readBody(req *http.Request, want string) (string, *httpError) {
+// readBody reads a request body of media type want, at most limit bytes.
+// A body declared or found longer is refused without reading the rest
+// (http.MaxBytesReader; refuseUnread closes the connection).
+func readBody(w http.ResponseWriter, req *http.Request, want string, limit int64) (string, *httpError) {
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || !strings.EqualFold(mt, want) {
 		return "", errorf(http.StatusUnsupportedMediaType, codeUnsupportedType,
 			"content type %q: must be %s", req.Header.Get("Content-Type"), want).with("Accept", want)
 	}
-	b, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
-	if err != nil {
-		return "", errorf(http.StatusBadRequest, codeBadRequest, "cannot read the body: %s", err)
+	tooLarge := errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "the body exceeds %d bytes", limit)
+	if req.ContentLength > limit {
+		return "", tooLarge
 	}
-	if len(b) > maxBody {
-		return "", errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "the body exceeds %d bytes", maxBody)
+	b, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return "", tooLarge
+	case err != nil:
+		return "", errorf(http.StatusBadRequest, codeBadRequest, "cannot read the body: %s", err)
 	}
 	return string(b), nil
 }

@@ -135,6 +135,14 @@ type session struct {
 	ufrag   string         // the remote ICE ufrag in effect
 
 	teardownOnce sync.Once
+
+	anon    bool        // admitted without a token
+	keys    pendingKeys // what its pendency is counted under
+	pending bool        // counted as pending (limits.go); Relay.mu guards it
+
+	// candidates counts the remote ICE candidates of the current ICE
+	// generation, offered and trickled, up to maxCandidates; op guards it.
+	candidates int
 }
 
 // newSessionID returns a random resource ID: 128 bits, so the session URL
@@ -221,6 +229,9 @@ func (r *Relay) loop(s *session) {
 		}
 		cur = p
 		stopTimer()
+		if p == phaseConnected {
+			r.connected(s)
+		}
 		switch p {
 		case phaseConnecting:
 			timer = time.NewTimer(r.cfg.ConnectTimeout)

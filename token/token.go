@@ -6,9 +6,11 @@
 package token
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,6 +31,15 @@ const MinSecretLen = 16
 // MaxUIDLen is the longest uid a token may carry, in bytes.
 const MaxUIDLen = 255
 
+// MaxTokenLen is the longest token Verify reads, in bytes; a token of
+// Mint is a few hundred.
+const MaxTokenLen = 4 << 10
+
+// IssuedAtLeeway is how far in the future an "iat" may be, for clocks a
+// little ahead of the verifier's. jwt's own check (jwt.WithIssuedAt)
+// would share jwt.WithLeeway with "exp", which has none.
+const IssuedAtLeeway = time.Minute
+
 // Errors returned by Verify and Mint, wrapped with details; compare with
 // errors.Is.
 var (
@@ -41,10 +52,12 @@ var (
 	ErrBadSignature = errors.New("token: bad signature")
 	// ErrExpired means the token's "exp" is in the past.
 	ErrExpired = errors.New("token: expired")
-	// ErrNotYetValid means the token's "nbf" is in the future.
+	// ErrNotYetValid means the token's "nbf" is in the future, or its
+	// "iat" more than IssuedAtLeeway.
 	ErrNotYetValid = errors.New("token: not valid yet")
-	// ErrInvalidClaims means a claim is missing or wrong: no "exp", no or
-	// an invalid channel name, no uid, a role other than host or audience.
+	// ErrInvalidClaims means a claim is missing or wrong: no "exp", an
+	// "exp", "iat" or "nbf" that is not a JSON number, no or an invalid
+	// channel name, no uid, a role other than host or audience.
 	ErrInvalidClaims = errors.New("token: invalid claims")
 	// ErrSecret means the secret is shorter than MinSecretLen.
 	ErrSecret = errors.New("token: secret too short")
@@ -143,11 +156,15 @@ func Mint(secret []byte, c Claims, ttl time.Duration) (string, error) {
 }
 
 // Verify checks tok's signature with secret and its times against the
-// current clock (no leeway), and returns its claims. Only HS256 is
-// accepted; "exp", channel, uid and role are required.
+// current clock (no leeway, but IssuedAtLeeway for "iat"), and returns its
+// claims. Only HS256 is accepted; "exp", channel, uid and role are
+// required; a token longer than MaxTokenLen is refused unread.
 func Verify(secret []byte, tok string) (Claims, error) {
 	if len(secret) < MinSecretLen {
 		return Claims{}, fmt.Errorf("%w: %d bytes, at least %d", ErrSecret, len(secret), MinSecretLen)
+	}
+	if len(tok) > MaxTokenLen {
+		return Claims{}, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(tok), MaxTokenLen)
 	}
 	var w wireClaims
 	_, err := jwt.ParseWithClaims(tok, &w, func(t *jwt.Token) (any, error) {
@@ -161,6 +178,12 @@ func Verify(secret []byte, tok string) (Claims, error) {
 	)
 	if err != nil {
 		return Claims{}, classify(err)
+	}
+	if err := numericDates(tok); err != nil {
+		return Claims{}, err
+	}
+	if w.IssuedAt != nil && w.IssuedAt.After(time.Now().Add(IssuedAtLeeway)) {
+		return Claims{}, fmt.Errorf("%w: iat %s is in the future", ErrNotYetValid, w.IssuedAt.UTC().Format(time.RFC3339))
 	}
 	role, err := ParseRole(w.Role)
 	if err != nil {
@@ -200,6 +223,35 @@ func Expiry(raw string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: exp %d: not a time", ErrInvalidClaims, sec)
 	}
 	return rc.ExpiresAt.Time, nil
+}
+
+// numericDates checks that the "exp", "iat" and "nbf" of a verified token
+// are JSON numbers (RFC 7519 §2 NumericDate): jwt also reads a string of
+// digits as one.
+func numericDates(tok string) error {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("%w: %d parts", ErrMalformed, len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+	}
+	for _, k := range []string{"exp", "iat", "nbf"} {
+		v, ok := raw[k]
+		if !ok {
+			continue
+		}
+		var n json.Number
+		if len(v) == 0 || v[0] == '"' || json.Unmarshal(v, &n) != nil {
+			return fmt.Errorf("%w: %s: %s is not a number", ErrInvalidClaims, k, v)
+		}
+	}
+	return nil
 }
 
 // classify maps the jwt library's errors to this package's sentinels.

@@ -34,6 +34,17 @@ const (
 	// disconnected before it is reaped (relay.disconnect_timeout,
 	// relay.DefaultDisconnectTimeout).
 	RelayDisconnectTimeout = 5 * time.Second
+	// RelayConnectTimeout is how long a relay session may take to connect
+	// (relay.connect_timeout, relay.DefaultConnectTimeout).
+	RelayConnectTimeout = 10 * time.Second
+	// RelayMaxPendingPerUID and RelayMaxPendingPerAddr bound the sessions
+	// not yet connected per token uid and per client address
+	// (relay.max_pending_per_uid, relay.max_pending_per_addr).
+	RelayMaxPendingPerUID  = 4
+	RelayMaxPendingPerAddr = 16
+	// RelayHostReserve is how many sessions audiences may not take
+	// (relay.host_reserve, relay.DefaultHostReserve).
+	RelayHostReserve = 32
 )
 
 // The mqtt section, package control and the device agent.
