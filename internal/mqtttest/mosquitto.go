@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -190,22 +189,15 @@ func (m *Mosquitto) Restart() {
 	m.Start()
 }
 
-// Reload sends mosquitto SIGHUP, which makes it reread its configuration
-// and ACL file, and waits until its log says it began to.
+// Reload sends mosquitto SIGHUP, which makes it reread its configuration,
+// its ACL file and, for new connections, its certificates and CRL. The
+// reload is asynchronous (and logged at a level the test's config does
+// not show): wait for its effect.
 func (m *Mosquitto) Reload() {
 	m.t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	const said = "Reloading config."
-	before := strings.Count(m.stderr.String(), said)
 	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		m.t.Fatalf("mosquitto: reload: %v", err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(m.stderr.String(), said) == before {
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mosquitto did not reload within 5 s:\n%s", m.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
