@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -100,9 +101,18 @@ type answer struct {
 // post POSTs body to url with the client c (and the claim, if any).
 func post(t *testing.T, c *http.Client, url, claim string, body []byte) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	a, err := tryPost(c, url, claim, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return a
+}
+
+// tryPost is post for a goroutine, or where a failure is expected.
+func tryPost(c *http.Client, url, claim string, body []byte) (answer, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return answer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if claim != "" {
@@ -110,22 +120,22 @@ func post(t *testing.T, c *http.Client, url, claim string, body []byte) answer {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("post %s: %v", url, err)
+		return answer{}, fmt.Errorf("post %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	a := answer{status: resp.StatusCode}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return a, fmt.Errorf("post %s: %w", url, err)
 	}
 	target := any(&a.issued)
 	if resp.StatusCode >= 300 {
 		target = &a.err
 	}
 	if err := json.Unmarshal(data, target); err != nil {
-		t.Fatalf("post %s: %d %q: %v", url, resp.StatusCode, data, err)
+		return a, fmt.Errorf("post %s: %d %q: %w", url, resp.StatusCode, data, err)
 	}
-	return a
+	return a, nil
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -139,13 +149,7 @@ func mustJSON(t *testing.T, v any) []byte {
 
 // client returns an HTTPS client trusting s's CA, presenting the board's
 // certificate when it has one.
-func (b *board) client(s *Server) *http.Client {
-	conf := &tls.Config{RootCAs: s.ca.Pool()}
-	if b != nil && b.cert.Certificate != nil {
-		conf.Certificates = []tls.Certificate{b.cert}
-	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}
-}
+func (b *board) client(s *Server) *http.Client { return b.clientWith(s.ca.Pool()) }
 
 // enroll enrolls the board at ts with claim and keeps its certificate.
 func (b *board) enroll(t *testing.T, s *Server, ts *httptest.Server, claim string) answer {
@@ -200,4 +204,14 @@ func countRows(t *testing.T, s *Server) counts {
 		}
 	}
 	return c
+}
+
+// clientWith returns an HTTPS client trusting roots, presenting the
+// board's certificate when it has one.
+func (b *board) clientWith(roots *x509.CertPool) *http.Client {
+	conf := &tls.Config{RootCAs: roots}
+	if b != nil && b.cert.Certificate != nil {
+		conf.Certificates = []tls.Certificate{b.cert}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}
 }
