@@ -147,7 +147,7 @@ func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request) {
 
 // issuer signs the certificate of device for the key of csr.
 func (s *Server) issuer(csr *x509.CertificateRequest, device string, now time.Time) Issuer {
-	return func([]string) (*x509.Certificate, []byte, error) {
+	return func() (*x509.Certificate, []byte, error) {
 		return s.ca.IssueDevice(csr, device, time.Duration(s.cfg.CertLifetime), now)
 	}
 }

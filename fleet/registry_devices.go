@@ -36,7 +36,7 @@ type Device struct {
 // Issuer signs the certificate of a device; the registry calls it inside
 // the transaction that records it, so a certificate is either issued and
 // recorded or neither.
-type Issuer func(groups []string) (*x509.Certificate, []byte, error)
+type Issuer func() (*x509.Certificate, []byte, error)
 
 // AddClaim records a new claim; who is the operator who made it.
 func (r *Registry) AddClaim(ctx context.Context, c Claim, who string, now time.Time) error {
@@ -131,7 +131,7 @@ func (r *Registry) Enroll(ctx context.Context, e Enrollment) (Device, error) {
 				return ErrClaimSpent
 			}
 		}
-		cert, pemBytes, err := e.Issue(groups)
+		cert, pemBytes, err := e.Issue()
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (r *Registry) Renew(ctx context.Context, e Renewal) (Device, error) {
 		case owner != e.Device || revoked.Valid:
 			return fmt.Errorf("%w: certificate %s revoked or not the device's", ErrNoCertificate, e.Serial)
 		}
-		cert, pemBytes, err := e.Issue(old.Groups)
+		cert, pemBytes, err := e.Issue()
 		if err != nil {
 			return err
 		}
