@@ -24,6 +24,7 @@ test-deps:
 
 build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/onair
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/onair-fleet ./cmd/onair-fleet
 
 # A standalone board on the shipped configuration: the embedded MQTT broker
 # (127.0.0.1:1883), the relay with its listen page (:8080), and the agent

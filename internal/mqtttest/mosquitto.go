@@ -188,3 +188,16 @@ func (m *Mosquitto) Restart() {
 	m.Stop()
 	m.Start()
 }
+
+// Reload sends mosquitto SIGHUP, which makes it reread its configuration,
+// its ACL file and, for new connections, its certificates and CRL. The
+// reload is asynchronous (and logged at a level the test's config does
+// not show): wait for its effect.
+func (m *Mosquitto) Reload() {
+	m.t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		m.t.Fatalf("mosquitto: reload: %v", err)
+	}
+}
