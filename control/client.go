@@ -95,12 +95,13 @@ func (c *Client) Topics() Topics {
 
 // PublishReply publishes a command's reply, QoS 1, not retained, to topic:
 // the command's reply_to, or P/D/reply when topic is empty. A topic that
-// CheckTopic refuses is an error wrapping ErrInvalidTopic: the agent then
-// answers on P/D/reply.
+// CheckReplyTo refuses is an error wrapping ErrInvalidTopic (the agent
+// checks reply_to before it obeys a command and answers such a one on
+// P/D/reply).
 func (c *Client) PublishReply(topic string, payload []byte) error {
 	if topic == "" {
 		topic = c.topics.Reply
-	} else if err := CheckTopic(topic); err != nil {
+	} else if err := CheckReplyTo(c.s.cfg.TopicPrefix, topic); err != nil {
 		return err
 	}
 	return c.publish(message{topic: topic, payload: payload, qos: 1})

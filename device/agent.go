@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/control"
 )
 
 // Defaults of AgentConfig.
@@ -94,6 +96,7 @@ type AgentConfig struct {
 // Disconnected) and the session's callbacks only send events to it.
 type Agent struct {
 	cfg        AgentConfig
+	prefix     string       // the MQTT topic prefix P
 	base       *slog.Logger // for the sessions
 	log        *slog.Logger
 	now        func() time.Time
@@ -144,6 +147,7 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg:        cfg,
+		prefix:     cmp.Or(cfg.Config.MQTT.TopicPrefix, control.DefaultTopicPrefix),
 		base:       log,
 		log:        log.With("component", "agent"),
 		now:        cfg.Now,
@@ -183,10 +187,32 @@ func (a *Agent) Command(topic string, payload []byte) {
 	cmd, err := ParseCommand(payload)
 	var cerr *CommandError
 	errors.As(err, &cerr)
+	if rerr := a.checkReplyTo(cmd, cerr); rerr != nil {
+		cmd, cerr = Command{}, rerr
+	}
 	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
 	if !a.send(ev) {
 		go a.refuseStopped(ev) // not from the transport's goroutine
 	}
+}
+
+// checkReplyTo refuses, invalid_argument and answered on the default
+// reply topic, a command (or a refusal) whose reply_to is a topic of the
+// contract other than a reply topic (control.CheckReplyTo): a reply there
+// would be obeyed or reported as something else. nil: the reply_to is
+// absent or fine.
+func (a *Agent) checkReplyTo(cmd Command, cerr *CommandError) *CommandError {
+	id, topic := cmd.ID, cmd.ReplyTo
+	if cerr != nil {
+		id, topic = cerr.ID, cerr.ReplyTo
+	}
+	if topic == "" {
+		return nil
+	}
+	if err := control.CheckReplyTo(a.prefix, topic); err != nil {
+		return &CommandError{ID: id, Code: CodeInvalidArgument, Message: "reply_to: " + err.Error()}
+	}
+	return nil
 }
 
 // Connected tells the agent the transport (re)connected to the broker; it
