@@ -21,7 +21,13 @@ const (
 	DefaultJoinTimeout       = 10 * time.Second
 	DefaultTelemetryInterval = 10 * time.Second
 	DefaultLeaveTimeout      = 4 * time.Second
+	DefaultMaxQueued         = 64
 )
+
+// statusQueueFactor times MaxQueued bounds the commands queued when a
+// status arrives: a status is cheap and tells an operator what the board
+// is busy with, so it is admitted past a queue full of other commands.
+const statusQueueFactor = 4
 
 // publisher is what the agent needs of the MQTT transport (package
 // control). Every method must return promptly (enqueue, not wait for the
@@ -87,6 +93,10 @@ type AgentConfig struct {
 	// LeaveTimeout bounds the leave at shutdown (DELETE sent, devices
 	// closed); 0: the default.
 	LeaveTimeout time.Duration
+	// MaxQueued bounds the commands received and not yet applied; one
+	// more is answered unavailable at once ("busy: N commands queued"),
+	// a status only past statusQueueFactor times it. 0: the default.
+	MaxQueued int
 }
 
 // Agent is the device agent: it applies the fleet's commands to the board's
@@ -102,7 +112,8 @@ type Agent struct {
 	now        func() time.Time
 	newSession func(SessionConfig) (session, error)
 
-	events *mailbox // from handlers and callbacks to the loop
+	events *mailbox     // from handlers and callbacks to the loop
+	queued atomic.Int64 // commands in events
 	ran    atomic.Bool
 	wg     sync.WaitGroup // the sessions' Run and switch goroutines
 
@@ -140,6 +151,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	}
 	if cfg.LeaveTimeout <= 0 {
 		cfg.LeaveTimeout = DefaultLeaveTimeout
+	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueued
 	}
 	log := cfg.Log
 	if log == nil {
@@ -182,7 +196,8 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 // Command hands a command received on topic to the agent. It parses the
 // command and queues it, and never blocks (the transport's delivery
 // goroutine calls it); commands are applied in the order of their Command
-// calls. After Run has returned it has the command answered unavailable.
+// calls. A command beyond MaxQueued waiting ones, and any after Run has
+// returned, it has answered unavailable.
 func (a *Agent) Command(topic string, payload []byte) {
 	cmd, err := ParseCommand(payload)
 	var cerr *CommandError
@@ -191,8 +206,17 @@ func (a *Agent) Command(topic string, payload []byte) {
 		cmd, cerr = Command{}, rerr
 	}
 	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
+	limit := int64(a.cfg.MaxQueued)
+	if cerr == nil && cmd.Action == ActionStatus {
+		limit *= statusQueueFactor
+	}
+	if n := a.queued.Add(1); n > limit {
+		a.queued.Add(-1)
+		go a.refuse(ev, fmt.Sprintf("busy: %d commands queued", n-1)) // not from the transport's goroutine
+		return
+	}
 	if !a.send(ev) {
-		go a.refuseStopped(ev) // not from the transport's goroutine
+		go a.refuse(ev, "agent stopped")
 	}
 }
 
@@ -226,19 +250,20 @@ func (a *Agent) Disconnected(err error) { a.send(evTransport{err: err}) }
 // send queues ev for the loop; false when the loop has ended.
 func (a *Agent) send(ev event) bool { return a.events.put(ev) }
 
-// refuseStopped answers a command that came after Run returned.
-func (a *Agent) refuseStopped(ev evCommand) {
+// refuse answers a command the loop will not apply unavailable with msg.
+func (a *Agent) refuse(ev evCommand, msg string) {
 	id, topic := ev.cmd.ID, ev.cmd.ReplyTo
 	if ev.err != nil {
 		id, topic = ev.err.ID, ev.err.ReplyTo
 	}
 	a.publishReply(effReply{id: id, topic: topic,
-		err: &ErrorBody{Code: CodeUnavailable, Message: "agent stopped"}}, nil)
+		err: &ErrorBody{Code: CodeUnavailable, Message: msg}}, nil)
 }
 
 // mailbox is the loop's queue of events. It is unbounded so that no
 // sender (the transport's delivery goroutine, the session's callbacks)
-// ever blocks on the loop; it holds parsed commands, not payloads.
+// ever blocks on the loop; it holds parsed commands, not payloads, and
+// Command bounds how many (MaxQueued).
 type mailbox struct {
 	mu     sync.Mutex
 	q      []event
@@ -300,7 +325,7 @@ func (a *Agent) run(ctx context.Context) error {
 	defer func() {
 		for _, ev := range a.events.close() {
 			if c, ok := ev.(evCommand); ok {
-				a.refuseStopped(c)
+				a.refuse(c, "agent stopped")
 			}
 		}
 		a.timers.stop()
@@ -328,6 +353,9 @@ func (a *Agent) run(ctx context.Context) error {
 		select {
 		case <-a.events.ready:
 			for _, ev := range a.events.take() {
+				if _, ok := ev.(evCommand); ok {
+					a.queued.Add(-1)
+				}
 				a.handle(ev)
 				a.drain()
 			}
