@@ -122,7 +122,7 @@ type Agent struct {
 	queue     []event // events the loop raised itself, handled first
 	cur       *liveSession
 	unsaved   unsavedPending // a held command whose change was not saved
-	lastState []byte // the state last published
+	lastState []byte         // the state last published
 	timers    agentTimers
 	tele      *telemetrySampler
 	started   time.Time
