@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -53,6 +54,9 @@ type Client struct {
 	store      mqtt.Store // shared by the paho clients of successive connections
 	maxPending int
 	ran        atomic.Bool
+	// retrying, if set, hears every pause Run takes before a connection
+	// attempt and whether the connection before it was accepted (tests).
+	retrying func(wait time.Duration, accepted bool)
 
 	mu      sync.Mutex
 	conn    mqtt.Client // the live connection; nil while there is none
