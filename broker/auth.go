@@ -11,18 +11,19 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// authHook admits clients and bounds what they may keep on the broker. It
-// admits every client (anonymous) or those that present the one
-// configured user name and password, and lets them publish and subscribe
-// anywhere; it refuses a new session past maxClients and retains no new
-// topic past maxRetained. mochi refuses every client when no hook admits
-// it.
+// authHook admits clients and bounds what they may do and keep on the
+// broker. It admits every client (anonymous) or those that present the
+// one configured user name and password; without a board they may
+// publish and subscribe anywhere, with one see Board. It refuses a new
+// session past maxClients and retains no new topic past maxRetained.
+// mochi refuses every client when no hook admits it.
 type authHook struct {
 	mqtt.HookBase
 	srv        *mqtt.Server
 	log        *slog.Logger
 	anonymous  bool
 	user, pass []byte
+	board      *Board // nil: no roles, every admitted client may do anything
 
 	maxClients, maxRetained int
 	retainFull              atomic.Bool // warned that maxRetained is reached
@@ -43,15 +44,34 @@ func (h *authHook) Provides(b byte) bool {
 // MQTT 3.1.1 client gets a CONNACK refusal (§3.2.2.3; mochi maps MQTT
 // 5's "bad user name or password" to return code 4) and the connection
 // is closed (§3.1.4).
+//
+// With a board, the board's and the operator's user names need their
+// password (and are not held to maxClients), and only the board may use
+// the board's client identifier: another client taking it would take
+// over its session, its commands and its will.
 func (h *authHook) OnConnectAuthenticate(_ *mqtt.Client, pk packets.Packet) bool {
-	if !h.anonymous {
-		u := subtle.ConstantTimeCompare(pk.Connect.Username, h.user)
-		p := subtle.ConstantTimeCompare(pk.Connect.Password, h.pass)
-		if u&p != 1 {
+	id := string(pk.Connect.ClientIdentifier)
+	if b := h.board; b != nil {
+		switch string(pk.Connect.Username) {
+		case BoardUser:
+			return equal(pk.Connect.Password, b.Credentials.Board)
+		case OperatorUser:
+			return equal(pk.Connect.Password, b.Credentials.Operator) && id != "onair-"+b.DeviceID
+		}
+		if id == "onair-"+b.DeviceID {
+			h.log.Warn("broker: client refused: the board's client id without the board's credentials", "client", id)
 			return false
 		}
 	}
-	return h.sessionRoom(string(pk.Connect.ClientIdentifier))
+	if !h.anonymous && subtle.ConstantTimeCompare(pk.Connect.Username, h.user)&subtle.ConstantTimeCompare(pk.Connect.Password, h.pass) != 1 {
+		return false
+	}
+	return h.sessionRoom(id)
+}
+
+// equal compares a password in constant time.
+func equal(got []byte, want string) bool {
+	return subtle.ConstantTimeCompare(got, []byte(want)) == 1
 }
 
 // sessionRoom reports whether the client id may have a session: it has
@@ -67,13 +87,33 @@ func (h *authHook) sessionRoom(id string) bool {
 	return true
 }
 
-// OnACLCheck allows every topic to an admitted client.
-func (h *authHook) OnACLCheck(*mqtt.Client, string, bool) bool { return true }
+// OnACLCheck allows every topic to an admitted client without a board,
+// and applies Board's rules with one. mochi calls it for every PUBLISH
+// received (a refused QoS 1 one from an MQTT 3.1.1 client closes its
+// connection), every filter of a SUBSCRIBE, and every message it
+// delivers.
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if h.board == nil {
+		return true
+	}
+	return h.board.access(h.role(cl), topic, write)
+}
+
+// role is what the admitted client cl is; OnConnectAuthenticate checked
+// the password of the user names that give a role.
+func (h *authHook) role(cl *mqtt.Client) role {
+	switch u := string(cl.Properties.Username); {
+	case u == BoardUser:
+		return roleBoard
+	case u == OperatorUser || (!h.anonymous && u == string(h.user)):
+		return roleOperator
+	}
+	return roleAnonymous
+}
 
 // OnPublish delivers a retained message on a topic that holds none
-// ($SYS topics aside)
-// without retaining it once maxRetained topics hold one; replacing or
-// clearing a retained message is always allowed.
+// without retaining it once maxRetained topics ($SYS aside) hold one;
+// replacing or clearing a retained message is always allowed.
 func (h *authHook) OnPublish(_ *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if !pk.FixedHeader.Retain || len(pk.Payload) == 0 {
 		return pk, nil

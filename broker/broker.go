@@ -18,6 +18,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/onair-dev/onair/control"
 )
 
 // Errors of the package.
@@ -42,6 +44,10 @@ type Config struct {
 	AllowAnonymous bool
 	// CertFile and KeyFile, both or neither, make the listener TLS.
 	CertFile, KeyFile string
+	// Board, when set, is the standalone board this broker serves: its
+	// connection, its operator and anonymous local clients get the
+	// access Board describes. Nil: every admitted client may do anything.
+	Board *Board
 	// MaxClients bounds the connections at a time (one more is closed at
 	// once) and the sessions, connected or kept for a persistent client
 	// that is away (a new one more is refused); 0: DefaultMaxClients.
@@ -93,6 +99,11 @@ func New(cfg Config) (*Broker, error) {
 		Capabilities: capabilities()})
 	hook := &authHook{srv: srv, log: log, anonymous: cfg.Username == "", user: []byte(cfg.Username), pass: []byte(cfg.Password),
 		maxClients: cfg.MaxClients, maxRetained: cfg.MaxRetained}
+	if cfg.Board != nil {
+		b := *cfg.Board
+		b.TopicPrefix = cmp.Or(b.TopicPrefix, control.DefaultTopicPrefix)
+		hook.board = &b
+	}
 	if err := srv.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
@@ -123,6 +134,17 @@ func validate(cfg Config) error {
 	}
 	if cfg.MaxClients < 0 || cfg.MaxRetained < 0 {
 		return fmt.Errorf("%w: max_clients, max_retained: must not be negative", ErrInvalidConfig)
+	}
+	if b := cfg.Board; b != nil {
+		if err := control.CheckName(b.DeviceID); err != nil {
+			return fmt.Errorf("%w: board device id: %w", ErrInvalidConfig, err)
+		}
+		if !b.Credentials.valid() {
+			return fmt.Errorf("%w: board credentials: at least %d bytes each", ErrInvalidConfig, minSecret)
+		}
+		if cfg.Username == BoardUser || cfg.Username == OperatorUser {
+			return fmt.Errorf("%w: username %q: reserved for the board's own credentials", ErrInvalidConfig, cfg.Username)
+		}
 	}
 	if cfg.Password != "" && cfg.Username == "" {
 		return fmt.Errorf("%w: password: needs a username", ErrInvalidConfig)
