@@ -6,6 +6,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +18,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/onair-dev/onair/control"
 )
 
 // Errors of the package.
@@ -41,6 +44,18 @@ type Config struct {
 	AllowAnonymous bool
 	// CertFile and KeyFile, both or neither, make the listener TLS.
 	CertFile, KeyFile string
+	// Board, when set, is the standalone board this broker serves: its
+	// connection, its operator and anonymous local clients get the
+	// access Board describes. Nil: every admitted client may do anything.
+	Board *Board
+	// MaxClients bounds the connections at a time (one more is closed at
+	// once) and the sessions, connected or kept for a persistent client
+	// that is away (a new one more is refused); 0: DefaultMaxClients.
+	MaxClients int
+	// MaxRetained bounds the topics holding a retained message; past it a
+	// retained message on a new topic is delivered but not retained. 0:
+	// DefaultMaxRetained.
+	MaxRetained int
 	// Log receives the broker's logs; slog.Default() when nil.
 	Log *slog.Logger
 }
@@ -48,7 +63,7 @@ type Config struct {
 // Broker is an embedded MQTT broker: New binds the listener, Run serves.
 type Broker struct {
 	srv       *mqtt.Server
-	ln        *listeners.TCP
+	ln        *listeners.Net
 	log       *slog.Logger
 	ran       atomic.Bool
 	closeOnce sync.Once
@@ -60,29 +75,49 @@ const sysInterval = 30
 
 // New validates cfg, binds the listener and returns the Broker; it serves
 // once Run is called. A Broker whose Run is never called must be Closed.
+// Besides cfg's bounds, every packet is bounded by MaxPacketSize and a
+// persistent session away for an hour ends.
 func New(cfg Config) (*Broker, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.MaxClients = cmp.Or(cfg.MaxClients, DefaultMaxClients)
+	cfg.MaxRetained = cmp.Or(cfg.MaxRetained, DefaultMaxRetained)
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
 	log := cfg.Log.With("component", "broker")
-	lc := listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: cfg.Listen}
+	var tc *tls.Config
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cert_file, key_file: %w", ErrInvalidConfig, err)
 		}
-		lc.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(mochiLog{log.Handler()}), SysTopicResendInterval: sysInterval})
-	hook := &authHook{anonymous: cfg.Username == "", user: []byte(cfg.Username), pass: []byte(cfg.Password)}
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(mochiLog{log.Handler()}), SysTopicResendInterval: sysInterval,
+		Capabilities: capabilities()})
+	hook := &authHook{srv: srv, log: log, anonymous: cfg.Username == "", user: []byte(cfg.Username), pass: []byte(cfg.Password),
+		maxClients: cfg.MaxClients, maxRetained: cfg.MaxRetained}
+	if cfg.Board != nil {
+		b := *cfg.Board
+		b.TopicPrefix = cmp.Or(b.TopicPrefix, control.DefaultTopicPrefix)
+		hook.board = &b
+	}
 	if err := srv.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
-	ln := listeners.NewTCP(lc)
+	tcp, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Listen, err)
+	}
+	var nl net.Listener = newLimitListener(tcp, cfg.MaxClients, log)
+	if tc != nil {
+		nl = tls.NewListener(nl, tc)
+	}
+	ln := listeners.NewNet("tcp", nl)
 	if err := srv.AddListener(ln); err != nil {
+		_ = tcp.Close()
 		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Listen, err)
 	}
 	return &Broker{srv: srv, ln: ln, log: log}, nil
@@ -96,6 +131,20 @@ func validate(cfg Config) error {
 	}
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return fmt.Errorf("%w: cert_file, key_file: both or neither", ErrInvalidConfig)
+	}
+	if cfg.MaxClients < 0 || cfg.MaxRetained < 0 {
+		return fmt.Errorf("%w: max_clients, max_retained: must not be negative", ErrInvalidConfig)
+	}
+	if b := cfg.Board; b != nil {
+		if err := control.CheckName(b.DeviceID); err != nil {
+			return fmt.Errorf("%w: board device id: %w", ErrInvalidConfig, err)
+		}
+		if !b.Credentials.valid() {
+			return fmt.Errorf("%w: board credentials: at least %d bytes each", ErrInvalidConfig, minSecret)
+		}
+		if cfg.Username == BoardUser || cfg.Username == OperatorUser {
+			return fmt.Errorf("%w: username %q: reserved for the board's own credentials", ErrInvalidConfig, cfg.Username)
+		}
 	}
 	if cfg.Password != "" && cfg.Username == "" {
 		return fmt.Errorf("%w: password: needs a username", ErrInvalidConfig)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -53,6 +54,9 @@ type Client struct {
 	store      mqtt.Store // shared by the paho clients of successive connections
 	maxPending int
 	ran        atomic.Bool
+	// retrying, if set, hears every pause Run takes before a connection
+	// attempt and whether the connection before it was accepted (tests).
+	retrying func(wait time.Duration, accepted bool)
 
 	mu      sync.Mutex
 	conn    mqtt.Client // the live connection; nil while there is none
@@ -95,12 +99,13 @@ func (c *Client) Topics() Topics {
 
 // PublishReply publishes a command's reply, QoS 1, not retained, to topic:
 // the command's reply_to, or P/D/reply when topic is empty. A topic that
-// CheckTopic refuses is an error wrapping ErrInvalidTopic: the agent then
-// answers on P/D/reply.
+// CheckReplyTo refuses is an error wrapping ErrInvalidTopic (the agent
+// checks reply_to before it obeys a command and answers such a one on
+// P/D/reply).
 func (c *Client) PublishReply(topic string, payload []byte) error {
 	if topic == "" {
 		topic = c.topics.Reply
-	} else if err := CheckTopic(topic); err != nil {
+	} else if err := CheckReplyTo(c.s.cfg.TopicPrefix, topic); err != nil {
 		return err
 	}
 	return c.publish(message{topic: topic, payload: payload, qos: 1})

@@ -16,14 +16,10 @@ import (
 )
 
 // stopTimeout bounds the wait for the PUBACK of status offline when Run
-// ends; quiesce is what paho may take to send DISCONNECT. A connection
-// that lasted stableAfter resets the pause between attempts: one that
-// drops sooner (two boards with the same device id take the session from
-// each other, an ACL kicks the client out) keeps backing off.
+// ends; quiesce is what paho may take to send DISCONNECT.
 const (
 	stopTimeout = time.Second
 	quiesce     = 250 // ms
-	stableAfter = 10 * time.Second
 )
 
 // Run keeps the device connected until ctx ends, then returns nil; it
@@ -40,7 +36,10 @@ const (
 // disconnected and calls h.Connected. When the connection fails or is lost
 // it calls h.Disconnected and tries again after a pause that doubles from
 // RetryMin to RetryMax, with jitter, and starts again from RetryMin after
-// a connection that lasted 10 s.
+// every accepted connection (CONNACK): a broker restarted in a few seconds
+// has the board back at once, whatever happened before. (A broker that
+// accepts and then drops the client, two boards with one device id, is
+// retried at RetryMin's pace.)
 //
 // Messages on other topics than the command topics (the subscription of a
 // group the config no longer has, kept by the persistent session) and
@@ -59,15 +58,18 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	}
 	bo := backoff.New(c.s.cfg.RetryMin, c.s.cfg.RetryMax)
 	for {
-		since, err := c.runOnce(ctx, h)
+		accepted, err := c.runOnce(ctx, h)
 		if ctx.Err() != nil {
 			return nil
 		}
 		h.Disconnected(err)
-		if !since.IsZero() && time.Since(since) >= stableAfter {
+		if accepted {
 			bo.Reset()
 		}
 		wait := bo.Next()
+		if c.retrying != nil {
+			c.retrying(wait, accepted)
+		}
 		c.log.Warn("mqtt: disconnected", "broker", c.s.broker.Redacted(), "error", err, "retry_in", wait.Round(time.Millisecond))
 		if !backoff.Sleep(ctx, wait) {
 			return nil
@@ -76,8 +78,8 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 }
 
 // runOnce connects once and serves the connection until it is lost or ctx
-// ends; since is when the connection was ready, zero if it never was.
-func (c *Client) runOnce(ctx context.Context, h Handler) (since time.Time, err error) {
+// ends; accepted tells whether the broker accepted it (CONNACK).
+func (c *Client) runOnce(ctx context.Context, h Handler) (accepted bool, err error) {
 	lost := make(chan error, 1) // paho reports a lost connection once per client
 	o := c.s.options("onair-"+c.s.cfg.DeviceID, false).
 		SetStore(c.store).
@@ -89,9 +91,9 @@ func (c *Client) runOnce(ctx context.Context, h Handler) (since time.Time, err e
 	if err := wait(ctx, tok); err != nil {
 		if ctx.Err() != nil {
 			pc.Disconnect(0)
-			return time.Time{}, ctx.Err()
+			return false, ctx.Err()
 		}
-		return time.Time{}, fmt.Errorf("control: %w", connectError(c.s, err))
+		return false, fmt.Errorf("control: %w", connectError(c.s, err))
 	}
 	c.log.Info("mqtt: connected", "broker", c.s.broker.Redacted(),
 		"session_present", tok.(*mqtt.ConnectToken).SessionPresent())
@@ -99,21 +101,20 @@ func (c *Client) runOnce(ctx context.Context, h Handler) (since time.Time, err e
 		c.detach()
 		if ctx.Err() != nil {
 			c.stop(pc)
-			return time.Time{}, nil
+			return true, nil
 		}
 		pc.Disconnect(0)
-		return time.Time{}, err
+		return true, err
 	}
-	since = time.Now()
 	h.Connected()
 	select {
 	case err := <-lost:
 		c.detach()
-		return since, fmt.Errorf("control: connection lost: %w", err)
+		return true, fmt.Errorf("control: connection lost: %w", err)
 	case <-ctx.Done():
 		c.detach()
 		c.stop(pc)
-		return since, nil
+		return true, nil
 	}
 }
 

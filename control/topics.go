@@ -109,3 +109,29 @@ func CheckTopic(topic string) error {
 	}
 	return nil
 }
+
+// CheckReplyTo reports whether a device may publish a command's reply to
+// topic, as its reply_to asks: a topic CheckTopic accepts that is either
+// outside the contract (not under prefix+"/") or one of its reply topics,
+// P/X/reply of a device X or P/ctl/R/reply of onair ctl. Any other topic
+// under the prefix is refused: a reply on a command topic would be
+// obeyed as a command (replies multiplying across a fleet, one board
+// injecting into another's command stream), on a state, status,
+// telemetry or events topic it would be taken for the device's report.
+func CheckReplyTo(prefix, topic string) error {
+	if err := CheckTopic(topic); err != nil {
+		return err
+	}
+	rest, under := strings.CutPrefix(topic, prefix+"/")
+	if !under {
+		return nil
+	}
+	l := strings.Split(rest, "/")
+	switch {
+	case len(l) == 2 && l[1] == "reply" && l[0] != "" && l[0] != "all" && l[0] != "group":
+		return nil
+	case len(l) == 3 && l[0] == "ctl" && l[1] != "" && l[2] == "reply":
+		return nil
+	}
+	return fmt.Errorf("%w: %q: under %s/ only reply topics (%s/D/reply, %s/ctl/R/reply)", ErrInvalidTopic, topic, prefix, prefix, prefix)
+}

@@ -78,7 +78,7 @@ func TestReloadAgentOnly(t *testing.T) {
 	h.notify.await(t, "READY=1", 1)
 	h.logs.await(t, "mqtt: connected", 1)
 	url := h.logs.attr("onair running", "broker")
-	if r := status(t, url); !strings.Contains(r, `"ok":true`) {
+	if r := status(t, url, cfg); !strings.Contains(r, `"ok":true`) {
 		t.Fatalf("status before the reload: %s", r)
 	}
 	h.notify.await(t, "STATUS=idle", 1)
@@ -89,7 +89,7 @@ func TestReloadAgentOnly(t *testing.T) {
 	h.logs.await(t, "reload: rebuilding the device agent only", 1)
 	h.notify.await(t, "READY=1", 2)
 	h.logs.await(t, "no desired state yet", 2) // the new agent started
-	if r := status(t, url); !strings.Contains(r, `"ok":true`) {
+	if r := status(t, url, cfg); !strings.Contains(r, `"ok":true`) {
 		t.Fatalf("status after the reload: %s", r)
 	}
 	if err := stop(t); err != nil {
@@ -160,7 +160,7 @@ func TestReloadDoesNotLoad(t *testing.T) {
 	h.reload(nil, &config.Error{Key: "audio.frame_ms", Err: errors.New("must be one of 10, 20, 40, 60")})
 	h.logs.await(t, "reload: the configuration does not load; keeping the running one", 1)
 	h.notify.await(t, "READY=1", 2)
-	if r := status(t, h.logs.attr("onair running", "broker")); !strings.Contains(r, `"ok":true`) {
+	if r := status(t, h.logs.attr("onair running", "broker"), cfg); !strings.Contains(r, `"ok":true`) {
 		t.Fatalf("status after a refused reload: %s", r)
 	}
 	if err := stop(t); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-dev/onair/broker"
 	"github.com/onair-dev/onair/config"
 	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/internal/leaktest"
@@ -243,11 +244,17 @@ func start(f func(ctx context.Context) error) (stop func(t *testing.T) error) {
 	}
 }
 
-// status sends the board a status command over the broker at url and
+// status sends the board of cfg a status command over the broker at url,
+// as its operator (the credential in the board's state directory), and
 // returns the reply.
-func status(t *testing.T, url string) string {
+func status(t *testing.T, url string, cfg *config.Config) string {
 	t.Helper()
-	reply, err := control.Request(context.Background(), control.Config{Broker: url, Log: slog.New(slog.DiscardHandler)},
+	creds, err := broker.ReadCredentials(cfg.Device.StateDir)
+	if err != nil {
+		t.Fatalf("operator credential: %v", err)
+	}
+	reply, err := control.Request(context.Background(), control.Config{Broker: url, Log: slog.New(slog.DiscardHandler),
+		Username: broker.OperatorUser, Password: creds.Operator},
 		"dm", []byte(`{"action":"status"}`), waitFor)
 	if err != nil {
 		t.Fatalf("status over %s: %v", url, err)

@@ -50,8 +50,17 @@ func runOnce(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	}()
 
 	var embedded string
+	mqttUser, mqttPass := cfg.MQTT.Username, cfg.MQTT.Password
 	if cfg.MQTT.Broker == "embedded" {
-		b, err := broker.New(broker.Config{Listen: cfg.MQTT.Listen, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Log: log})
+		// The board's own connection and its operator (onair ctl) get
+		// credentials of their own; see broker.Board.
+		creds, err := broker.LoadOrCreateCredentials(dir)
+		if err != nil {
+			return err
+		}
+		mqttUser, mqttPass = broker.BoardUser, creds.Board
+		b, err := broker.New(broker.Config{Listen: cfg.MQTT.Listen, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Log: log,
+			Board: &broker.Board{DeviceID: id, TopicPrefix: cfg.MQTT.TopicPrefix, Credentials: creds}})
 		if err != nil {
 			return &config.Error{Key: "mqtt.listen", Err: err}
 		}
@@ -69,7 +78,7 @@ func runOnce(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	}
 	client, err := control.New(control.Config{
 		Broker: brokerURL(cfg, embedded), DeviceID: id, TopicPrefix: cfg.MQTT.TopicPrefix, Groups: cfg.Device.Groups,
-		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
+		Username: mqttUser, Password: mqttPass,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile, Log: log,
 	})
 	if err != nil {

@@ -36,7 +36,7 @@ func SessionConfig(cfg *config.Config) session.Config {
 func agentConfig(cfg *config.Config) device.AgentConfig {
 	return device.AgentConfig{
 		Session: SessionConfig(cfg),
-		Token:   cfg.Uplink.Token, UID: cfg.Uplink.UID, GainDB: cfg.Audio.GainDB,
+		Token:   cfg.Uplink.Token, UID: cfg.Uplink.UID, GainDB: cfg.Audio.GainDB, TopicPrefix: cfg.MQTT.TopicPrefix,
 		RetryMin: cfg.Uplink.RetryMin, RetryMax: cfg.Uplink.RetryMax,
 		TelemetryInterval: cfg.MQTT.TelemetryInterval,
 	}

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-dev/onair/control"
 	"github.com/onair-dev/onair/internal/backoff"
 	"github.com/onair-dev/onair/internal/defaults"
 	"github.com/onair-dev/onair/session"
@@ -21,7 +23,13 @@ const (
 	DefaultJoinTimeout       = 10 * time.Second
 	DefaultTelemetryInterval = defaults.TelemetryInterval
 	DefaultLeaveTimeout      = 4 * time.Second
+	DefaultMaxQueued         = 64
 )
+
+// statusQueueFactor times MaxQueued bounds the commands queued when a
+// status arrives: a status is cheap and tells an operator what the board
+// is busy with, so it is admitted past a queue full of other commands.
+const statusQueueFactor = 4
 
 // publisher is what the agent needs of the MQTT transport (package
 // control). Every method must return promptly (enqueue, not wait for the
@@ -64,6 +72,10 @@ type AgentConfig struct {
 	// Token and UID are the default token and uid of a join without them
 	// (uplink.token, uplink.uid); an empty UID means DeviceID.
 	Token, UID string
+	// TopicPrefix is P of the MQTT topics (mqtt.topic_prefix); empty:
+	// control.DefaultTopicPrefix. A reply_to under P's contract topics is
+	// refused.
+	TopicPrefix string
 	// GainDB is the input gain of a desired state without one
 	// (audio.gain_db).
 	GainDB float64
@@ -100,6 +112,10 @@ type AgentConfig struct {
 	// LeaveTimeout bounds the leave at shutdown (DELETE sent, devices
 	// closed); 0: the default.
 	LeaveTimeout time.Duration
+	// MaxQueued bounds the commands received and not yet applied; one
+	// more is answered unavailable at once ("busy: N commands queued"),
+	// a status only past statusQueueFactor times it. 0: the default.
+	MaxQueued int
 }
 
 // Agent is the device agent: it applies the fleet's commands to the board's
@@ -109,12 +125,14 @@ type AgentConfig struct {
 // Disconnected) and the session's callbacks only send events to it.
 type Agent struct {
 	cfg        AgentConfig
+	prefix     string       // the MQTT topic prefix P
 	base       *slog.Logger // for the sessions
 	log        *slog.Logger
 	now        func() time.Time
 	newSession func(session.Config) (Session, error)
 
-	events *mailbox // from handlers and callbacks to the loop
+	events *mailbox     // from handlers and callbacks to the loop
+	queued atomic.Int64 // commands in events
 	ran    atomic.Bool
 	wg     sync.WaitGroup // the sessions' Run and switch goroutines
 
@@ -122,7 +140,8 @@ type Agent struct {
 	m         machine
 	queue     []event // events the loop raised itself, handled first
 	cur       *liveSession
-	lastState []byte // the state last published
+	unsaved   unsavedPending // a held command whose change was not saved
+	lastState []byte         // the state last published
 	timers    agentTimers
 	tele      *telemetrySampler
 	started   time.Time
@@ -151,12 +170,16 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	if cfg.LeaveTimeout <= 0 {
 		cfg.LeaveTimeout = DefaultLeaveTimeout
 	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueued
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{
 		cfg:        cfg,
+		prefix:     cmp.Or(cfg.TopicPrefix, control.DefaultTopicPrefix),
 		base:       log,
 		log:        log.With("component", "agent"),
 		now:        cfg.Now,
@@ -205,15 +228,47 @@ func restartBackoff(lo, hi time.Duration) *backoff.Backoff {
 // Command hands a command received on topic to the agent. It parses the
 // command and queues it, and never blocks (the transport's delivery
 // goroutine calls it); commands are applied in the order of their Command
-// calls. After Run has returned it has the command answered unavailable.
+// calls. A command beyond MaxQueued waiting ones, and any after Run has
+// returned, it has answered unavailable.
 func (a *Agent) Command(topic string, payload []byte) {
 	cmd, err := ParseCommand(payload)
 	var cerr *CommandError
 	errors.As(err, &cerr)
-	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
-	if !a.send(ev) {
-		go a.refuseStopped(ev) // not from the transport's goroutine
+	if rerr := a.checkReplyTo(cmd, cerr); rerr != nil {
+		cmd, cerr = Command{}, rerr
 	}
+	ev := evCommand{topic: topic, cmd: cmd, err: cerr}
+	limit := int64(a.cfg.MaxQueued)
+	if cerr == nil && cmd.Action == ActionStatus {
+		limit *= statusQueueFactor
+	}
+	if n := a.queued.Add(1); n > limit {
+		a.queued.Add(-1)
+		go a.refuse(ev, fmt.Sprintf("busy: %d commands queued", n-1)) // not from the transport's goroutine
+		return
+	}
+	if !a.send(ev) {
+		go a.refuse(ev, "agent stopped")
+	}
+}
+
+// checkReplyTo refuses, invalid_argument and answered on the default
+// reply topic, a command (or a refusal) whose reply_to is a topic of the
+// contract other than a reply topic (control.CheckReplyTo): a reply there
+// would be obeyed or reported as something else. nil: the reply_to is
+// absent or fine.
+func (a *Agent) checkReplyTo(cmd Command, cerr *CommandError) *CommandError {
+	id, topic := cmd.ID, cmd.ReplyTo
+	if cerr != nil {
+		id, topic = cerr.ID, cerr.ReplyTo
+	}
+	if topic == "" {
+		return nil
+	}
+	if err := control.CheckReplyTo(a.prefix, topic); err != nil {
+		return &CommandError{ID: id, Code: CodeInvalidArgument, Message: "reply_to: " + err.Error()}
+	}
+	return nil
 }
 
 // Connected tells the agent the transport (re)connected to the broker; it
@@ -227,19 +282,20 @@ func (a *Agent) Disconnected(err error) { a.send(evTransport{err: err}) }
 // send queues ev for the loop; false when the loop has ended.
 func (a *Agent) send(ev event) bool { return a.events.put(ev) }
 
-// refuseStopped answers a command that came after Run returned.
-func (a *Agent) refuseStopped(ev evCommand) {
+// refuse answers a command the loop will not apply unavailable with msg.
+func (a *Agent) refuse(ev evCommand, msg string) {
 	id, topic := ev.cmd.ID, ev.cmd.ReplyTo
 	if ev.err != nil {
 		id, topic = ev.err.ID, ev.err.ReplyTo
 	}
 	a.publishReply(effReply{id: id, topic: topic,
-		err: &ErrorBody{Code: CodeUnavailable, Message: "agent stopped"}}, nil)
+		err: &ErrorBody{Code: CodeUnavailable, Message: msg}}, nil)
 }
 
 // mailbox is the loop's queue of events. It is unbounded so that no
 // sender (the transport's delivery goroutine, the session's callbacks)
-// ever blocks on the loop; it holds parsed commands, not payloads.
+// ever blocks on the loop; it holds parsed commands, not payloads, and
+// Command bounds how many (MaxQueued).
 type mailbox struct {
 	mu     sync.Mutex
 	q      []event
@@ -301,7 +357,7 @@ func (a *Agent) run(ctx context.Context) error {
 	defer func() {
 		for _, ev := range a.events.close() {
 			if c, ok := ev.(evCommand); ok {
-				a.refuseStopped(c)
+				a.refuse(c, "agent stopped")
 			}
 		}
 		a.timers.stop()
@@ -329,6 +385,9 @@ func (a *Agent) run(ctx context.Context) error {
 		select {
 		case <-a.events.ready:
 			for _, ev := range a.events.take() {
+				if _, ok := ev.(evCommand); ok {
+					a.queued.Add(-1)
+				}
 				a.handle(ev)
 				a.drain()
 			}

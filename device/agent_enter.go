@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -27,10 +28,11 @@ func (a *Agent) enter(old machine, effects []effect) {
 		}
 		a.log.Info(fmt.Sprintf("state %s -> %s", from, to), args...)
 	}
+	var unsaved *ErrorBody // the change of this step was not saved
 	for _, e := range effects {
 		switch e := e.(type) {
 		case effPersist:
-			a.persist(e.want)
+			unsaved = a.persist(e.want)
 		case effStart:
 			a.startSession(e.gen, e.want)
 		case effStop:
@@ -55,9 +57,13 @@ func (a *Agent) enter(old machine, effects []effect) {
 		a.cur = nil // ended
 	}
 	a.publishState(false)
+	settled := a.unsaved.track(old.pending, a.m.pending, unsaved)
 	for _, e := range effects {
 		switch e := e.(type) {
 		case effReply:
+			if e.err == nil {
+				e.err = cmp.Or(unsaved, settled.of(e.id))
+			}
 			state := a.m.rep
 			a.publishReply(e, &state)
 		case effEvent:
@@ -74,16 +80,20 @@ func (a *Agent) enter(old machine, effects []effect) {
 	}
 }
 
-// persist writes the desired state; a failure is logged and reported as
-// an error event, the change stays applied.
-func (a *Agent) persist(w Desired) {
+// persist writes the desired state. A failure is logged and reported as
+// an error event; the change stays applied, and the returned error is the
+// reply of the command that made it: it will not survive a restart.
+func (a *Agent) persist(w Desired) *ErrorBody {
 	if a.cfg.StateDir == "" {
-		return
+		return nil
 	}
-	if err := saveDesired(a.cfg.StateDir, w); err != nil {
-		a.log.Error("desired state not saved", "error", err)
-		a.publishEvent(eventMsg{Event: "error", Code: CodeInternal, Message: err.Error()})
+	err := saveDesired(a.cfg.StateDir, w)
+	if err == nil {
+		return nil
 	}
+	a.log.Error("desired state not saved", "error", err)
+	a.publishEvent(eventMsg{Event: "error", Code: CodeInternal, Message: err.Error()})
+	return &ErrorBody{Code: CodeInternal, Message: "state not saved: " + err.Error() + "; applied, but lost at the next restart"}
 }
 
 // watchToken arms token-will-expire for tok when it is a JWT with an exp.

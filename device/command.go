@@ -130,8 +130,9 @@ func isKnownField(name string) bool {
 // besides malformed values, unknown fields and fields the action does not
 // take are refused (invalid_argument), so that a misspelt or misplaced
 // field never goes unnoticed. Checks go in this order: size (before
-// parsing), UTF-8 and JSON syntax (invalid_json), a JSON object, id,
-// reply_to, unknown fields, action (unknown_action), the action's fields.
+// parsing), UTF-8, JSON syntax and duplicate keys at any depth
+// (invalid_json), a JSON object, id, reply_to, unknown fields, action
+// (unknown_action), the action's fields.
 // The returned error is always a *CommandError. expires_at is parsed but
 // not compared with the clock (see Command.Expired).
 func ParseCommand(payload []byte) (Command, error) {
@@ -144,6 +145,9 @@ func ParseCommand(payload []byte) (Command, error) {
 	}
 	if !json.Valid(payload) {
 		return Command{}, &CommandError{Code: CodeInvalidJSON, Message: "command: not JSON"}
+	}
+	if name, dup := duplicateKey(payload); dup {
+		return Command{}, &CommandError{Code: CodeInvalidJSON, Message: fmt.Sprintf("command: duplicate key %q", name)}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &raw); err != nil || raw == nil {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/onair-dev/onair/internal/atomicfile"
 )
@@ -18,6 +20,10 @@ const DesiredFile = "desired.json"
 
 // desiredVersion is the version of DesiredFile's format.
 const desiredVersion = 1
+
+// maxDesiredSize bounds DesiredFile: a few hundred bytes in practice
+// (the token is at most 8 KiB).
+const maxDesiredSize = 64 << 10
 
 // Desired is the state the fleet asked for: the channel (none when
 // Channel is ""), the role, token and uid to join it with, and the input's
@@ -71,19 +77,26 @@ type desiredOnDisk struct {
 var errNoDesired = errors.New("no desired state")
 
 // loadDesired reads DesiredFile from dir. It returns errNoDesired when the
-// file does not exist. A file that cannot be decoded or does not validate
-// is renamed aside to DesiredFile+".bad" (replacing an older one) and
-// reported with an error wrapping errCorruptDesired.
+// file does not exist. A file that is not a regular file (a FIFO would
+// block the agent before its loop starts), is larger than maxDesiredSize,
+// cannot be decoded or does not validate is renamed aside to
+// DesiredFile+".bad" (replacing an older one) and reported with an error
+// wrapping errCorruptDesired.
 func loadDesired(dir string) (Desired, error) {
 	path := filepath.Join(dir, DesiredFile)
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, maxDesiredSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Desired{}, errNoDesired
 	}
-	if err != nil {
+	var d Desired
+	var nr *notRegularError
+	switch {
+	case errors.As(err, &nr): // corrupt: renamed aside below
+	case err != nil:
 		return Desired{}, fmt.Errorf("desired: read: %w", err)
+	default:
+		d, err = decodeDesired(b)
 	}
-	d, err := decodeDesired(b)
 	if err != nil {
 		bad := path + ".bad"
 		if rerr := os.Rename(path, bad); rerr != nil {
@@ -96,6 +109,38 @@ func loadDesired(dir string) (Desired, error) {
 
 // errCorruptDesired is wrapped by loadDesired's error for a corrupt file.
 var errCorruptDesired = errors.New("corrupt desired state")
+
+// notRegularError is readRegular's refusal of a file it will not read.
+type notRegularError struct{ reason string }
+
+func (e *notRegularError) Error() string { return e.reason }
+
+// readRegular reads the regular file path of at most max bytes. It opens
+// it with O_NONBLOCK, so that a FIFO or a device does not block the open,
+// and checks the open file (fstat, no race with a rename) before reading;
+// anything else is a *notRegularError.
+func readRegular(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &notRegularError{fmt.Sprintf("not a regular file (%s)", fi.Mode().Type())}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, &notRegularError{fmt.Sprintf("larger than %d bytes", max)}
+	}
+	return b, nil
+}
 
 // decodeDesired decodes DesiredFile's content strictly: unknown fields,
 // another version or trailing data are errors.

@@ -31,7 +31,9 @@ func newCtlCommand(stdout io.Writer) *cobra.Command {
 		Long: `Ctl sends one command of the MQTT contract to DEVICE and prints the reply
 JSON. ACTION is join, leave, set_role, mute, unmute, set_gain, renew_token or
 status. It exits 0 on an ok reply, 1 on an error reply, 2 when no reply came
-within --timeout.`,
+within --timeout. Against the embedded broker of a board on this machine
+(mqtt.broker embedded, no --broker, no mqtt.username) it authenticates
+with the operator credential the board keeps in its state directory.`,
 		Example: `  onair ctl board-7 join --channel lobby --role host
   onair ctl board-7 set_role --role audience
   onair ctl board-7 status --broker tcp://broker.example.net:1883`,
@@ -68,10 +70,14 @@ within --timeout.`,
 		if url == "" {
 			url = daemon.BrokerURL(cfg)
 		}
+		user, pass, err := ctlCredentials(cfg, *brokerFlag)
+		if err != nil {
+			return err
+		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout+5*time.Second)
 		defer cancel()
 		reply, err := control.Request(ctx, control.Config{
-			Broker: url, TopicPrefix: cfg.MQTT.TopicPrefix, Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
+			Broker: url, TopicPrefix: cfg.MQTT.TopicPrefix, Username: user, Password: pass,
 			CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 		}, args[0], payload, *timeout)
 		if errors.Is(err, control.ErrTimeout) {
