@@ -27,7 +27,9 @@
 // A host has one local track per fan-out shard (one per core, at most 4),
 // each written by its own goroutine and bound to a share of the listeners,
 // so that the per-listener cost (an SRTP packet and a send) is spread over
-// the cores. A slot keeps one RTP numbering across the hosts that hold it,
+// the cores. A listener does not receive the host with its own uid (a
+// host subscribed to its own channel does not hear itself): that slot
+// stays idle on its transceiver. A slot keeps one RTP numbering across the hosts that hold it,
 // and a host leaving its slot is announced to the slot's listeners with an
 // RTCP BYE. The relay also decodes each host's Opus to meter its level for
 // the API.
