@@ -123,6 +123,16 @@ type Relay struct {
 	MaxSessions        int           `mapstructure:"max_sessions"`          // WHIP and WHEP sessions in all
 	MaxHostsPerChannel int           `mapstructure:"max_hosts_per_channel"` // hosts in one channel
 	DisconnectTimeout  time.Duration `mapstructure:"disconnect_timeout"`    // reap a vanished client after this
+	// TLS, when both files are set, makes the relay serve HTTPS: browsers
+	// give a page the microphone only on a secure origin (HTTPS or
+	// localhost).
+	TLS RelayTLS `mapstructure:"tls"`
+}
+
+// RelayTLS is the relay's HTTPS certificate: both files or neither.
+type RelayTLS struct {
+	CertFile string `mapstructure:"cert_file"` // PEM certificate chain, the server's first
+	KeyFile  string `mapstructure:"key_file"`  // PEM private key of the certificate
 }
 
 // ICEServer is one STUN or TURN server.
@@ -187,6 +197,7 @@ func Defaults() Config {
 			MaxSessions:        defaults.RelayMaxSessions,
 			MaxHostsPerChannel: defaults.RelayHostSlots,
 			DisconnectTimeout:  defaults.RelayDisconnectTimeout,
+			TLS:                RelayTLS{CertFile: "", KeyFile: ""},
 		},
 	}
 }

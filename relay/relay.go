@@ -50,6 +50,7 @@ package relay
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,6 +122,10 @@ type Config struct {
 	// creation or an ICE restart, before it is torn down;
 	// DefaultConnectTimeout if 0.
 	ConnectTimeout time.Duration
+	// CertFile and KeyFile, both set, make Run and Serve speak HTTPS with
+	// this PEM certificate (chain) and key; neither set, plain HTTP.
+	// Browsers give a page the microphone only on a secure origin.
+	CertFile, KeyFile string
 	// Web, if set, serves every request that is not WHIP, WHEP or the API:
 	// "/", "/listen/…" and "/assets/…". Without it those paths are 404.
 	Web http.Handler
@@ -167,6 +172,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return c, errors.New("relay: tls: set both the certificate and the key file, or neither")
+	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
 			if _, err := stun.ParseURI(u); err != nil {
@@ -184,7 +192,8 @@ type Relay struct {
 	log    *slog.Logger
 	api    *webrtc.API
 	secret []byte
-	links  []string // Link header field values of the ICE servers
+	links  []string    // Link header field values of the ICE servers
+	tls    *tls.Config // nil: plain HTTP
 	mux    http.Handler
 
 	shards int // fan-out shards per host (slotWriter)
@@ -225,6 +234,13 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 		channels: map[string]*channel{},
 		done:     make(chan struct{}),
 	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("relay: tls certificate: %w", err)
+		}
+		r.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	r.mux = r.routes()
 	if cfg.TokenSecret == "" {
 		r.log.Warn("anonymous access: no token secret, tokens are not checked")
@@ -251,8 +267,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	return r.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened; it closes ln. It also
-// returns, with nil, when Close is called.
+// Serve is Run on a listener the caller opened; it closes ln. It speaks
+// HTTPS on it when Config has a certificate. It also returns, with nil,
+// when Close is called.
 func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 	r.mu.Lock()
 	closed := r.closed
@@ -266,9 +283,14 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
 	}
+	scheme := "http"
+	if r.tls != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, r.tls)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	r.log.Info("relay listening", "addr", ln.Addr().String())
+	r.log.Info("relay listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		r.Close()

@@ -64,6 +64,8 @@ func relayConfig(cfg *config.Config) relay.Config {
 		MaxSessions:        cfg.Relay.MaxSessions,
 		MaxHostsPerChannel: cfg.Relay.MaxHostsPerChannel,
 		DisconnectTimeout:  cfg.Relay.DisconnectTimeout,
+		CertFile:           cfg.Relay.TLS.CertFile,
+		KeyFile:            cfg.Relay.TLS.KeyFile,
 		ICEServers:         iceServers(cfg),
 		Network:            network(cfg),
 		Web:                web.Handler(),
