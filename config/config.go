@@ -129,6 +129,16 @@ type Relay struct {
 	MaxPendingPerUID  int           `mapstructure:"max_pending_per_uid"`  // sessions not connected yet, per uid of a channel
 	MaxPendingPerAddr int           `mapstructure:"max_pending_per_addr"` // sessions not connected yet, per client address
 	HostReserve       int           `mapstructure:"host_reserve"`         // sessions audiences may not take
+	// TLS, when both files are set, makes the relay serve HTTPS: browsers
+	// give a page the microphone only on a secure origin (HTTPS or
+	// localhost).
+	TLS RelayTLS `mapstructure:"tls"`
+}
+
+// RelayTLS is the relay's HTTPS certificate: both files or neither.
+type RelayTLS struct {
+	CertFile string `mapstructure:"cert_file"` // PEM certificate chain, the server's first
+	KeyFile  string `mapstructure:"key_file"`  // PEM private key of the certificate
 }
 
 // ICEServer is one STUN or TURN server.
@@ -197,6 +207,7 @@ func Defaults() Config {
 			MaxPendingPerUID:   defaults.RelayMaxPendingPerUID,
 			MaxPendingPerAddr:  defaults.RelayMaxPendingPerAddr,
 			HostReserve:        defaults.RelayHostReserve,
+			TLS:                RelayTLS{CertFile: "", KeyFile: ""},
 		},
 	}
 }

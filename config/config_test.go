@@ -140,6 +140,10 @@ func TestBadConfigNamesKey(t *testing.T) {
 		{"bad env bool", "", []string{"ONAIR_OPUS_DTX=perhaps"}, "opus.dtx"},
 		{"unknown env", "", []string{"ONAIR_OPUS_BITRATES=1"}, "ONAIR_OPUS_BITRATES"},
 		{"not yaml", "opus: [\n", nil, ""},
+		{"tls cert without key", "relay:\n  tls:\n    cert_file: /etc/hostname\n", nil, "relay.tls.key_file"},
+		{"tls key without cert", "", []string{"ONAIR_RELAY_TLS_KEY_FILE=/etc/hostname"}, "relay.tls.cert_file"},
+		{"tls cert unreadable", "relay:\n  tls:\n    cert_file: /nonexistent/cert.pem\n    key_file: /etc/hostname\n", nil, "relay.tls.cert_file"},
+		{"tls key unreadable", "relay:\n  tls:\n    cert_file: /etc/hostname\n    key_file: /nonexistent/key.pem\n", nil, "relay.tls.key_file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,6 +167,19 @@ func TestBadConfigNamesKey(t *testing.T) {
 				t.Errorf("message %q does not name %q", err, want)
 			}
 		})
+	}
+}
+
+// TestRelayTLSFiles: readable certificate and key files are accepted,
+// from the file and from the environment.
+func TestRelayTLSFiles(t *testing.T) {
+	cert, key := writeFile(t, "certificate"), writeFile(t, "key")
+	cfg, err := Load(Sources{Environ: []string{"ONAIR_RELAY_TLS_CERT_FILE=" + cert, "ONAIR_RELAY_TLS_KEY_FILE=" + key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Relay.TLS != (RelayTLS{CertFile: cert, KeyFile: key}) {
+		t.Errorf("relay.tls = %+v", cfg.Relay.TLS)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ func (c *Config) Validate() error {
 		func() error {
 			return between("relay.host_reserve", float64(c.Relay.HostReserve), 0, float64(c.Relay.MaxSessions-1))
 		},
+		func() error { return certPair("relay.tls", c.Relay.TLS.CertFile, c.Relay.TLS.KeyFile) },
 	} {
 		if err := check(); err != nil {
 			return err
@@ -138,6 +140,27 @@ func secret(key, v string) error {
 		return nil
 	}
 	return &Error{Key: key, Err: fmt.Errorf("%d bytes: must be at least %d (e.g. openssl rand -hex 32)", len(v), token.MinSecretLen)}
+}
+
+// certPair checks a TLS certificate and key file: both or neither, each
+// readable.
+func certPair(key, cert, priv string) error {
+	switch {
+	case cert == "" && priv == "":
+		return nil
+	case cert == "":
+		return &Error{Key: key + ".cert_file", Err: errors.New("must be set with " + key + ".key_file")}
+	case priv == "":
+		return &Error{Key: key + ".key_file", Err: errors.New("must be set with " + key + ".cert_file")}
+	}
+	for _, f := range []struct{ key, path string }{{key + ".cert_file", cert}, {key + ".key_file", priv}} {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			return &Error{Key: f.key, Err: fmt.Errorf("cannot read: %w", err)}
+		}
+		_ = fh.Close()
+	}
+	return nil
 }
 
 // topicWord checks a name that becomes one MQTT topic level: no

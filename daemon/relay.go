@@ -25,6 +25,8 @@ func RelayConfig(cfg *config.Config) relay.Config {
 		MaxPendingPerUID:   cfg.Relay.MaxPendingPerUID,
 		MaxPendingPerAddr:  cfg.Relay.MaxPendingPerAddr,
 		HostReserve:        cfg.Relay.HostReserve,
+		CertFile:           cfg.Relay.TLS.CertFile,
+		KeyFile:            cfg.Relay.TLS.KeyFile,
 		ICEServers:         ICEServers(cfg),
 		Network:            Network(cfg),
 		Web:                web.Handler(),

@@ -65,7 +65,8 @@ func (s *session) detach(i int) {
 // admit enters s into the relay and its channel, or refuses it with a 503
 // when the relay is closed or a limit is reached. A host takes the lowest
 // free slot and every audience of the channel starts receiving it; an
-// audience starts receiving every host. The session's loop starts.
+// audience starts receiving every host (both but for a host of the
+// audience's own uid, see hears). The session's loop starts.
 func (r *Relay) admit(s *session) *httpError {
 	var told []*session // audiences to announce the host to
 	defer func() {
@@ -114,6 +115,9 @@ func (r *Relay) admit(s *session) *httpError {
 		s.host.writer = newSlotWriter(ch.clocks[slot], s.host.tracks)
 		ch.slots[slot] = s
 		for a := range ch.audience {
+			if !a.hears(s) {
+				continue
+			}
 			a.attach(slot, s.host.tracks[a.aud.shard])
 			told = append(told, a)
 		}
@@ -122,7 +126,7 @@ func (r *Relay) admit(s *session) *httpError {
 		r.nextShard++
 		ch.audience[s] = struct{}{}
 		for i, h := range ch.slots {
-			if h != nil {
+			if h != nil && s.hears(h) {
 				s.attach(i, h.host.tracks[s.aud.shard])
 			}
 		}
@@ -135,6 +139,12 @@ func (r *Relay) admit(s *session) *httpError {
 	s.log.Info("session admitted", "slot", s.slotForLog(), "sessions", len(r.sessions))
 	return nil
 }
+
+// hears reports whether the audience s receives the host h: every host
+// but the one with s's own uid, so that a host that also subscribes to its
+// channel (a browser on the channel page, a board with monitor) does not
+// hear itself. Its slot stays idle for it.
+func (s *session) hears(h *session) bool { return s.uid != h.uid }
 
 // slotForLog returns the host's slot, or -1 for an audience.
 func (s *session) slotForLog() int {
@@ -172,6 +182,9 @@ func (r *Relay) remove(s *session) {
 			ch.slots[s.host.slot] = nil
 			s.host.writer.detached.Store(true)
 			for a := range ch.audience {
+				if !a.hears(s) {
+					continue // it never received the host
+				}
 				a.detach(s.host.slot)
 				left = append(left, a)
 			}
@@ -235,7 +248,7 @@ func (r *Relay) announceHosts(s *session) {
 	r.mu.Lock()
 	if ch := r.channels[s.channel]; ch != nil {
 		for i, h := range ch.slots {
-			if h != nil {
+			if h != nil && s.hears(h) {
 				hosts = append(hosts, host{i, h.uid})
 			}
 		}

@@ -27,7 +27,9 @@
 // A host has one local track per fan-out shard (one per core, at most 4),
 // each written by its own goroutine and bound to a share of the listeners,
 // so that the per-listener cost (an SRTP packet and a send) is spread over
-// the cores. A slot keeps one RTP numbering across the hosts that hold it,
+// the cores. A listener does not receive the host with its own uid (a
+// host subscribed to its own channel does not hear itself): that slot
+// stays idle on its transceiver. A slot keeps one RTP numbering across the hosts that hold it,
 // and a host leaving its slot is announced to the slot's listeners with an
 // RTCP BYE. The relay also decodes each host's Opus to meter its level for
 // the API.
@@ -49,6 +51,7 @@ package relay
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -143,6 +146,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
 	MaxConns     int
+	// CertFile and KeyFile, both set, make Run and Serve speak HTTPS with
+	// this PEM certificate (chain) and key; neither set, plain HTTP.
+	// Browsers give a page the microphone only on a secure origin.
+	CertFile, KeyFile string
 	// Web, if set, serves every request that is not WHIP, WHEP or the API:
 	// "/", "/listen/…" and "/assets/…". Without it those paths are 404.
 	Web http.Handler
@@ -212,6 +219,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HostReserve >= c.MaxSessions {
 		return c, fmt.Errorf("relay: host reserve %d: must be less than max sessions %d", c.HostReserve, c.MaxSessions)
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return c, errors.New("relay: tls: set both the certificate and the key file, or neither")
+	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
 			if _, err := stun.ParseURI(u); err != nil {
@@ -229,7 +239,8 @@ type Relay struct {
 	log    *slog.Logger
 	api    *webrtc.API
 	secret []byte
-	links  []string // Link header field values of the ICE servers
+	links  []string    // Link header field values of the ICE servers
+	tls    *tls.Config // nil: plain HTTP
 	mux    http.Handler
 
 	shards int // fan-out shards per host (slotWriter)
@@ -276,6 +287,13 @@ func New(cfg Config, log *slog.Logger) (*Relay, error) {
 		pendingUID:  map[string]int{},
 		pendingAddr: map[string]int{},
 	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("relay: tls certificate: %w", err)
+		}
+		r.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	r.mux = r.routes()
 	if cfg.TokenSecret == "" {
 		r.log.Warn("anonymous access: no token secret, tokens are not checked")
@@ -302,8 +320,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	return r.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened; it closes ln. It also
-// returns, with nil, when Close is called.
+// Serve is Run on a listener the caller opened; it closes ln. It speaks
+// HTTPS on it when Config has a certificate. It also returns, with nil,
+// when Close is called.
 func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 	r.mu.Lock()
 	closed := r.closed
@@ -314,9 +333,14 @@ func (r *Relay) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	srv := r.httpServer()
 	ln = netutil.LimitListener(ln, r.cfg.MaxConns)
+	scheme := "http"
+	if r.tls != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, r.tls)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	r.log.Info("relay listening", "addr", ln.Addr().String())
+	r.log.Info("relay listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		r.Close()
