@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/onair-dev/onair/internal/atomicfile"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -109,7 +111,7 @@ func (s *Server) WriteAccessFiles(ctx context.Context) error {
 		files[s.cfg.CRLFile] = crl
 	}
 	for path, data := range files {
-		if err := writeFileAtomic(path, data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 			return fmt.Errorf("access files: %w", err)
 		}
 	}

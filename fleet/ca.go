@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/onair-dev/onair/internal/atomicfile"
+
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -56,7 +58,7 @@ func LoadOrCreateCA(dir, fleetID string, now time.Time) (*CA, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(path, data, 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 			return nil, fmt.Errorf("ca: %w", err)
 		}
 	case err != nil:
@@ -66,7 +68,7 @@ func LoadOrCreateCA(dir, fleetID string, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ca: %s: %w", path, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, CACertFile), ca.CertPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, CACertFile), ca.CertPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("ca: %w", err)
 	}
 	return ca, nil

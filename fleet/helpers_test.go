@@ -195,8 +195,8 @@ func countRows(t *testing.T, s *Server) counts {
 	var c counts
 	db := s.reg.db
 	for q, v := range map[string]*int{
-		`SELECT COUNT(*) FROM devices`:                    &c.devices,
-		`SELECT COUNT(*) FROM certs`:                      &c.certs,
+		`SELECT COUNT(*) FROM devices`:                   &c.devices,
+		`SELECT COUNT(*) FROM certs`:                     &c.certs,
 		`SELECT COALESCE(SUM(uses_left), 0) FROM claims`: &c.usesLeft,
 	} {
 		if err := db.QueryRow(q).Scan(v); err != nil {
