@@ -14,13 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/onair-dev/onair/config"
 )
 
 // Config is the fleet server's configuration: defaults, then the YAML
 // file, then the command line, then Validate. Every error names its key
-// (a *config.Error, exit status 78).
+// (a *ConfigError, exit status 78).
 type Config struct {
 	// StateDir holds the registry, the CA, the CRL and the ACL; default
 	// $STATE_DIRECTORY (systemd), else /var/lib/onair-fleet.
@@ -53,8 +51,29 @@ type Config struct {
 	// [systemctl, reload, mosquitto]; empty for none.
 	ReloadCommand []string `yaml:"reload_command"`
 	// Log is the log level and format.
-	Log config.Log `yaml:"log"`
+	Log LogConfig `yaml:"log"`
 }
+
+// LogConfig is the log level (debug, info, warn, error) and format (text,
+// json).
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// ExitConfig is the exit status of onair-fleet for a configuration error
+// (EX_CONFIG of sysexits.h), as onair's.
+const ExitConfig = 78
+
+// ConfigError is a configuration error: Key names the offending key,
+// flag or file and Err says what is wrong with it.
+type ConfigError struct {
+	Key string
+	Err error
+}
+
+func (e *ConfigError) Error() string { return "config: " + e.Key + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Settings are the fleet settings an enrolled board receives.
 type Settings struct {
@@ -136,7 +155,7 @@ func Defaults() Config {
 			Broker:      "mqtts://localhost:8883",
 			TopicPrefix: "onair",
 		},
-		Log: config.Log{Level: "info", Format: "text"},
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -199,21 +218,21 @@ func Flags(fs *pflag.FlagSet) func() (*Config, error) {
 func readConfigFile(c *Config, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return &config.Error{Key: path, Err: err}
+		return &ConfigError{Key: path, Err: err}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return &config.Error{Key: path, Err: err}
+		return &ConfigError{Key: path, Err: err}
 	}
 	return nil
 }
 
-// Validate checks every key and returns a *config.Error naming the first
+// Validate checks every key and returns a *ConfigError naming the first
 // bad one.
 func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) error {
-		return &config.Error{Key: key, Err: fmt.Errorf(format, args...)}
+		return &ConfigError{Key: key, Err: fmt.Errorf(format, args...)}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen", "%w", err)

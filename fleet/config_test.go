@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-
-	"github.com/onair-dev/onair/config"
 )
 
 func load(t *testing.T, file string, args ...string) (*Config, error) {
@@ -66,7 +64,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		file := filepath.Join(dir, "c.yaml")
 		os.WriteFile(file, []byte(tc.yaml), 0o644)
 		_, err := load(t, file)
-		var ce *config.Error
+		var ce *ConfigError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%q: %v, want a config error naming %s", tc.yaml, err, tc.key)
 		}

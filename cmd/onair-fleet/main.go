@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/fleet"
 )
 
 func main() {
@@ -39,11 +39,11 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "onair-fleet:", err)
-	var ce *config.Error
+	var ce *fleet.ConfigError
 	var ue *usageError
 	switch {
 	case errors.As(err, &ce):
-		return config.ExitCode
+		return fleet.ExitConfig
 	case errors.As(err, &ue):
 		return 64
 	}
