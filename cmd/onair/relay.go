@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/rtcapi"
 	"github.com/onair-dev/onair/relay"
 	"github.com/onair-dev/onair/web"
 )
@@ -65,7 +67,17 @@ func relayConfig(cfg *config.Config) relay.Config {
 		MaxHostsPerChannel: cfg.Relay.MaxHostsPerChannel,
 		DisconnectTimeout:  cfg.Relay.DisconnectTimeout,
 		ICEServers:         iceServers(cfg),
-		Network:            network(cfg),
+		Network:            relayNetwork(cfg),
 		Web:                web.Handler(),
 	}
+}
+
+// relayNetwork is where the relay's peers gather candidates: with
+// webrtc.loopback: auto, on loopback too when the relay listens on a
+// loopback address or the machine has no other interface up (a board on
+// its own), where a host or a listener on the same machine would
+// otherwise find no candidate pair.
+func relayNetwork(cfg *config.Config) rtcapi.NetworkConfig {
+	host, _, _ := net.SplitHostPort(cfg.Relay.Listen)
+	return network(cfg).ForPeer(context.Background(), host)
 }
