@@ -35,7 +35,7 @@ run: build
 	echo "    $(BIN) ctl $$(hostname) status"; \
 	echo "    $(BIN) ctl $$(hostname) set_role --role audience"; \
 	echo "    $(BIN) ctl $$(hostname) leave"; echo
-	ONAIR_WEBRTC_LOOPBACK=true $(BIN) run --config config.yaml
+	$(BIN) run --config config.yaml
 
 vet:
 	$(GO) vet ./...

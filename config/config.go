@@ -107,10 +107,23 @@ type WebRTC struct {
 	ICEServers []ICEServer `mapstructure:"ice_servers"`
 	// Interfaces limits ICE to these network interfaces; empty means all.
 	Interfaces []string `mapstructure:"interfaces"`
-	// Loopback gathers loopback candidates too (a channel server on the
-	// same board, tests).
-	Loopback bool `mapstructure:"loopback"`
+	// Loopback says when loopback candidates are gathered too: LoopbackAuto
+	// for an endpoint on this machine (localhost, 127.0.0.0/8, ::1; the
+	// embedded relay when it listens there) or a machine with no other
+	// interface up, LoopbackAlways, or LoopbackNever. YAML true and false
+	// mean always and never.
+	Loopback Loopback `mapstructure:"loopback"`
 }
+
+// Loopback is the value of webrtc.loopback.
+type Loopback string
+
+// Values of webrtc.loopback.
+const (
+	LoopbackAuto   Loopback = "auto"
+	LoopbackAlways Loopback = "true"
+	LoopbackNever  Loopback = "false"
+)
 
 // Relay configures the embedded channel server (WHIP/WHEP, listen page).
 type Relay struct {
@@ -193,7 +206,7 @@ func Defaults() Config {
 		WebRTC: WebRTC{
 			ICEServers: []ICEServer{},
 			Interfaces: []string{},
-			Loopback:   false,
+			Loopback:   LoopbackAuto,
 		},
 		Relay: Relay{
 			Enabled:            true,

@@ -114,6 +114,36 @@ func TestICEServersFromFileAndEnv(t *testing.T) {
 	}
 }
 
+// TestLoopbackValues: webrtc.loopback is auto by default and takes auto,
+// YAML booleans and their strings, from the file and the environment.
+func TestLoopbackValues(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		env  []string
+		want Loopback
+	}{
+		{"", nil, LoopbackAuto},
+		{"webrtc:\n  loopback: true\n", nil, LoopbackAlways},
+		{"webrtc:\n  loopback: false\n", nil, LoopbackNever},
+		{"webrtc:\n  loopback: auto\n", nil, LoopbackAuto},
+		{"webrtc:\n  loopback: \"false\"\n", nil, LoopbackNever},
+		{"", []string{"ONAIR_WEBRTC_LOOPBACK=true"}, LoopbackAlways},
+		{"webrtc:\n  loopback: false\n", []string{"ONAIR_WEBRTC_LOOPBACK=auto"}, LoopbackAuto},
+	} {
+		src := Sources{Environ: c.env}
+		if c.file != "" {
+			src.File = writeFile(t, c.file)
+		}
+		cfg, err := Load(src)
+		if err != nil {
+			t.Fatalf("%q %v: %v", c.file, c.env, err)
+		}
+		if cfg.WebRTC.Loopback != c.want {
+			t.Errorf("%q %v: loopback %q, want %q", c.file, c.env, cfg.WebRTC.Loopback, c.want)
+		}
+	}
+}
+
 // TestBadConfigNamesKey: an unknown key, a bad value and a wrong type each
 // give an *Error naming the key.
 func TestBadConfigNamesKey(t *testing.T) {
@@ -144,6 +174,8 @@ func TestBadConfigNamesKey(t *testing.T) {
 		{"tls key without cert", "", []string{"ONAIR_RELAY_TLS_KEY_FILE=/etc/hostname"}, "relay.tls.cert_file"},
 		{"tls cert unreadable", "relay:\n  tls:\n    cert_file: /nonexistent/cert.pem\n    key_file: /etc/hostname\n", nil, "relay.tls.cert_file"},
 		{"tls key unreadable", "relay:\n  tls:\n    cert_file: /etc/hostname\n    key_file: /nonexistent/key.pem\n", nil, "relay.tls.key_file"},
+		{"bad loopback", "webrtc:\n  loopback: sometimes\n", nil, "webrtc.loopback"},
+		{"number for loopback", "webrtc:\n  loopback: 1\n", nil, "webrtc.loopback"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,13 +19,20 @@ func strictDecoding(c *mapstructure.DecoderConfig) {
 	c.DecodeHook = parseString
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	loopbackType = reflect.TypeOf(Loopback(""))
+)
 
 // parseString converts a string to the kind of the field it is decoded
 // into: numbers, booleans, durations ("250ms"), lists of strings
 // (comma-separated) and lists of sections (YAML flow, e.g.
-// `[{urls: ["stun:h:3478"]}]`). Other data passes through unchanged.
+// `[{urls: ["stun:h:3478"]}]`); a YAML boolean for webrtc.loopback becomes
+// "true" or "false". Other data passes through unchanged.
 func parseString(from, to reflect.Type, data any) (any, error) {
+	if b, ok := data.(bool); ok && to == loopbackType {
+		return strconv.FormatBool(b), nil // webrtc.loopback: true or false
+	}
 	s, ok := data.(string)
 	if !ok || from.Kind() != reflect.String {
 		return data, nil

@@ -50,6 +50,10 @@ func (c *Config) Validate() error {
 		func() error { return atLeast("uplink.retry_min", c.Uplink.RetryMin, 10*time.Millisecond) },
 		func() error { return atLeast("uplink.retry_max", c.Uplink.RetryMax, c.Uplink.RetryMin) },
 		func() error { return iceServers("webrtc.ice_servers", c.WebRTC.ICEServers) },
+		func() error {
+			return oneOf("webrtc.loopback", string(c.WebRTC.Loopback),
+				string(LoopbackAuto), string(LoopbackAlways), string(LoopbackNever))
+		},
 		func() error { return listenAddr("relay.listen", c.Relay.Listen) },
 		func() error { return secret("relay.token_secret", c.Relay.TokenSecret) },
 		func() error { return between("relay.max_sessions", float64(c.Relay.MaxSessions), 1, 100000) },

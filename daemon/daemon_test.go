@@ -49,8 +49,8 @@ func TestDecideReload(t *testing.T) {
 		{"uplink channel", func(c *config.Config) { c.Uplink.Channel = "lobby" }, reloadAgent},
 		{"autojoin", func(c *config.Config) { c.Device.Autojoin = !c.Device.Autojoin }, reloadAgent},
 		{"telemetry interval", func(c *config.Config) { c.MQTT.TelemetryInterval *= 2 }, reloadAgent},
-		{"webrtc, relay off", func(c *config.Config) { c.WebRTC.Loopback = true }, reloadAgent},
-		{"webrtc, relay on", func(c *config.Config) { c.Relay.Enabled = true; c.WebRTC.Loopback = true }, reloadRestart},
+		{"webrtc, relay off", func(c *config.Config) { c.WebRTC.Loopback = config.LoopbackAlways }, reloadAgent},
+		{"webrtc, relay on", func(c *config.Config) { c.Relay.Enabled = true; c.WebRTC.Loopback = config.LoopbackAlways }, reloadRestart},
 		{"groups", func(c *config.Config) { c.Device.Groups = []string{"lobby"} }, reloadRestart},
 		{"broker", func(c *config.Config) { c.MQTT.Broker = "tcp://127.0.0.1:1883" }, reloadRestart},
 		{"log level", func(c *config.Config) { c.Log.Level = "debug" }, reloadRestart},
@@ -187,7 +187,7 @@ func TestRelayFailureStopsAll(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Relay.Enabled = true
 	cfg.Relay.Listen = taken.Addr().String()
-	cfg.WebRTC.Interfaces, cfg.WebRTC.Loopback = []string{"lo"}, true
+	cfg.WebRTC.Interfaces, cfg.WebRTC.Loopback = []string{"lo"}, config.LoopbackAlways
 	err = Run(context.Background(), cfg, h.opts)
 	if err == nil || !strings.Contains(err.Error(), "relay: listen") {
 		t.Fatalf("Run = %v, want the relay's listen error", err)

@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"time"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/rtcapi"
 	"github.com/onair-dev/onair/relay"
 	"github.com/onair-dev/onair/token"
 	"github.com/onair-dev/onair/web"
@@ -28,7 +30,7 @@ func RelayConfig(cfg *config.Config) relay.Config {
 		CertFile:           cfg.Relay.TLS.CertFile,
 		KeyFile:            cfg.Relay.TLS.KeyFile,
 		ICEServers:         ICEServers(cfg),
-		Network:            Network(cfg),
+		Network:            relayNetwork(cfg),
 		Web:                web.Handler(),
 	}
 }
@@ -73,4 +75,14 @@ func listenURL(cfg *config.Config, secret string) string {
 		}
 	}
 	return u
+}
+
+// relayNetwork is where the relay's peers gather candidates: with
+// webrtc.loopback: auto, on loopback too when the relay listens on a
+// loopback address or the machine has no other interface up (a board on
+// its own), where a host or a listener on the same machine would
+// otherwise find no candidate pair.
+func relayNetwork(cfg *config.Config) rtcapi.NetworkConfig {
+	host, _, _ := net.SplitHostPort(cfg.Relay.Listen)
+	return Network(cfg).ForPeer(context.Background(), host)
 }

@@ -52,6 +52,12 @@ func ICEServers(cfg *config.Config) []uplink.ICEServer {
 }
 
 // Network returns where uplink and relay peers gather ICE candidates.
+// webrtc.loopback: auto leaves Loopback and NoLoopback unset: each peer
+// then decides by its far end (rtcapi.NetworkConfig.ForPeer).
 func Network(cfg *config.Config) uplink.NetworkConfig {
-	return uplink.NetworkConfig{Interfaces: cfg.WebRTC.Interfaces, Loopback: cfg.WebRTC.Loopback}
+	return uplink.NetworkConfig{
+		Interfaces: cfg.WebRTC.Interfaces,
+		Loopback:   cfg.WebRTC.Loopback == config.LoopbackAlways,
+		NoLoopback: cfg.WebRTC.Loopback == config.LoopbackNever,
+	}
 }

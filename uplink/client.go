@@ -15,6 +15,7 @@ import (
 
 	"github.com/onair-dev/onair/internal/backoff"
 	"github.com/onair-dev/onair/internal/defaults"
+	"github.com/onair-dev/onair/internal/rtcapi"
 )
 
 // Defaults of PublisherConfig and SubscriberConfig.
@@ -34,6 +35,13 @@ const (
 	// Run's context is already cancelled.
 	deleteTimeout = 2 * time.Second
 )
+
+// iceTimeouts is ICE consent freshness (RFC 7675) of the clients' sessions
+// unless NetworkConfig.Timeouts says otherwise: a far end that stopped
+// answering (a relay killed, a link cut) is disconnected after 2 s rather
+// than pion's 5 s, and a session whose candidate pairs never answer fails
+// after 10 s of checking rather than 30 s.
+var iceTimeouts = rtcapi.ICETimeouts{Disconnected: 2 * time.Second, Failed: 8 * time.Second, Keepalive: 500 * time.Millisecond}
 
 // endpointConfig is what PublisherConfig and SubscriberConfig share: the
 // endpoint, its token, ICE and the retry policy. Its fields mean what the
@@ -110,7 +118,8 @@ type client struct {
 	cfg     endpointConfig
 	role    role
 	log     *slog.Logger
-	api     *webrtc.API
+	host    string               // the endpoint's host, for the loopback choice
+	apis    map[bool]*webrtc.API // by NetworkConfig.Loopback as ForPeer chose it; Run goroutine only
 	http    *whipClient
 	ownHTTP bool // http.hc was created here: close its idle connections when Run returns
 
@@ -134,6 +143,9 @@ func newClient(cfg endpointConfig, name string, r role) (*client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Network.Timeouts == (rtcapi.ICETimeouts{}) {
+		cfg.Network.Timeouts = iceTimeouts
+	}
 	api, err := NewAPI(cfg.Network)
 	if err != nil {
 		return nil, err
@@ -143,11 +155,34 @@ func newClient(cfg endpointConfig, name string, r role) (*client, error) {
 		cfg:     cfg,
 		role:    r,
 		log:     log.With("component", "uplink", "role", name, "endpoint", u.Redacted()),
-		api:     api,
+		host:    u.Hostname(),
+		apis:    map[bool]*webrtc.API{cfg.Network.Loopback: api},
 		http:    &whipClient{endpoint: cfg.URL, token: cfg.Token, timeout: cfg.RequestTimeout, hc: hc},
 		ownHTTP: owned,
 		restart: make(chan struct{}, 1),
 	}, nil
+}
+
+// api returns the pion API for the next session: with loopback candidates
+// when the configuration says so or lets it be chosen and the endpoint is
+// on this machine or no other interface is up (NetworkConfig.ForPeer,
+// decided anew for each session: interfaces come and go).
+func (c *client) api(ctx context.Context) (*webrtc.API, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	n := c.cfg.Network.ForPeer(ctx, c.host)
+	if api := c.apis[n.Loopback]; api != nil {
+		return api, nil
+	}
+	api, err := NewAPI(n)
+	if err != nil {
+		return nil, err
+	}
+	c.apis[n.Loopback] = api
+	if n.Loopback {
+		c.log.Info("gathering loopback candidates too", "host", c.host)
+	}
+	return api, nil
 }
 
 // run keeps a session up until ctx is cancelled: the Run of Publisher and

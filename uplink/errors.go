@@ -24,6 +24,14 @@ var (
 	// ErrBadAnswer means the endpoint's SDP answer (or ICE restart sdpfrag)
 	// could not be applied.
 	ErrBadAnswer = errors.New("bad answer")
+	// ErrNoCandidates means ICE gathering found no local candidate: no
+	// interface that NetworkConfig allows is up (or only loopback, which
+	// NetworkConfig left out). No offer is sent; the attempt is retried.
+	ErrNoCandidates = errors.New("ICE: no local candidates on any interface")
+	// ErrICEFailed means ICE failed before the session ever connected: no
+	// candidate pair answered its connectivity checks (RFC 8445 §7.2.5).
+	// The attempt is retried.
+	ErrICEFailed = errors.New("ICE failed")
 )
 
 // errPatchNotAllowed means the session resource does not allow PATCH (it

@@ -97,7 +97,11 @@ func (c *client) runSession(ctx context.Context) (time.Duration, error) {
 		c.links = links
 	}
 	servers, _ := mergeICEServers(c.cfg.ICEServers, c.links)
-	s, err := c.newSession(servers)
+	api, err := c.api(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s, err := c.newSession(api, servers)
 	if err != nil {
 		return 0, err
 	}
@@ -113,8 +117,8 @@ func (c *client) runSession(ctx context.Context) (time.Duration, error) {
 
 // newSession creates the PeerConnection and wires pion's callbacks to the
 // session's event channel; the role adds its transceivers next.
-func (c *client) newSession(servers []ICEServer) (*session, error) {
-	pc, err := c.api.NewPeerConnection(webrtc.Configuration{ICEServers: PionICEServers(servers)})
+func (c *client) newSession(api *webrtc.API, servers []ICEServer) (*session, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: PionICEServers(servers)})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
@@ -182,6 +186,9 @@ func (s *session) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local offer: %w", err)
 	}
+	if len(params.Candidates) == 0 && ctx.Err() == nil {
+		return s.noCandidates()
+	}
 	// When ctx ends, the POST gets a short grace instead of being cut at
 	// once: a server may already have created the resource, which must
 	// then be DELETEd, not left behind.
@@ -214,6 +221,19 @@ func (s *session) start(ctx context.Context) error {
 		return fmt.Errorf("set answer: %w: %w", ErrBadAnswer, err)
 	}
 	return nil
+}
+
+// noCandidates is the error of an offer without candidates, with what the
+// configuration allowed, for the log.
+func (s *session) noCandidates() error {
+	n := s.c.cfg.Network
+	switch {
+	case len(n.Interfaces) > 0:
+		return fmt.Errorf("%w (interfaces %s)", ErrNoCandidates, strings.Join(n.Interfaces, ", "))
+	case n.NoLoopback:
+		return fmt.Errorf("%w (loopback left out by webrtc.loopback: false)", ErrNoCandidates)
+	}
+	return ErrNoCandidates
 }
 
 // applyLinks adds the ICE servers of the 201's Link header (RFC 9725 §4.6)

@@ -17,6 +17,7 @@ import (
 // the session was connected.
 func (s *session) loop(ctx context.Context) (time.Duration, error) {
 	var (
+		startedAt   = time.Now()
 		connectedAt time.Time
 		graceC      <-chan time.Time // ICE disconnected for disconnectedGrace
 		newICEC     <-chan time.Time // not connected newICEGrace after new ICE servers
@@ -57,6 +58,10 @@ func (s *session) loop(ctx context.Context) (time.Duration, error) {
 				case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
 					graceC, restarted = nil, false
 				case webrtc.ICEConnectionStateFailed:
+					if connectedAt.IsZero() {
+						return 0, fmt.Errorf("%w: no candidate pair answered within %s",
+							ErrICEFailed, roundSeconds(time.Since(startedAt)))
+					}
 					why = "ice failed"
 				}
 			case evPCState:
@@ -171,4 +176,9 @@ func (s *session) trickle(ctx context.Context, cand string) {
 		}
 		s.log.Debug("candidate trickled", "candidate", cand)
 	}
+}
+
+// roundSeconds returns d rounded to the second, as "10 s"; at least 1 s.
+func roundSeconds(d time.Duration) string {
+	return fmt.Sprintf("%d s", max(1, int(d.Round(time.Second)/time.Second)))
 }

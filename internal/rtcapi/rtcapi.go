@@ -44,9 +44,17 @@ type NetworkConfig struct {
 	// Interfaces lists the network interface names candidates are gathered
 	// on (e.g. "eth0", "wlan0"); empty means every interface.
 	Interfaces []string
-	// Loopback also gathers candidates on loopback addresses (tests, a relay
-	// on the same board).
+	// Loopback always gathers candidates on loopback addresses too
+	// (tests). Without it they are gathered when the peer is on this
+	// machine or no other interface is up (see ForPeer), unless
+	// NoLoopback is set.
 	Loopback bool
+	// NoLoopback never gathers loopback candidates, not even for a peer on
+	// this machine (webrtc.loopback: false). Loopback wins over it.
+	NoLoopback bool
+	// Timeouts are the ICE agent's consent and keepalive timings; zero
+	// fields keep pion's defaults.
+	Timeouts ICETimeouts
 	// IPv6 also gathers UDP candidates on IPv6 addresses; by default only
 	// UDP over IPv4 is used.
 	IPv6 bool
@@ -79,7 +87,8 @@ func NewAPI(n NetworkConfig) (*webrtc.API, error) {
 
 // SettingEngine returns pion's settings for the candidates of n: UDP over
 // IPv4 (and IPv6 if n.IPv6), multicast DNS candidates disabled, only the
-// interfaces of n.Interfaces, loopback if n.Loopback, on n.Net if set.
+// interfaces of n.Interfaces, loopback if n.Loopback, on n.Net if set, with
+// the ICE timeouts of n.Timeouts.
 func SettingEngine(n NetworkConfig) webrtc.SettingEngine {
 	var se webrtc.SettingEngine
 	if len(n.Interfaces) > 0 {
@@ -87,6 +96,9 @@ func SettingEngine(n NetworkConfig) webrtc.SettingEngine {
 		se.SetInterfaceFilter(func(name string) bool { return slices.Contains(allowed, name) })
 	}
 	se.SetIncludeLoopbackCandidate(n.Loopback)
+	if t := n.Timeouts; t != (ICETimeouts{}) {
+		se.SetICETimeouts(t.Disconnected, t.Failed, t.Keepalive)
+	}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if n.IPv6 {
 		types = append(types, webrtc.NetworkTypeUDP6)

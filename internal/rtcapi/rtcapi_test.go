@@ -1,6 +1,7 @@
 package rtcapi
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -61,5 +62,43 @@ func TestPionICEServers(t *testing.T) {
 	}
 	if s := got[1]; s.Username != "u" || s.Credential != "p" || s.CredentialType != webrtc.ICECredentialTypePassword {
 		t.Errorf("turn server %+v, want password credentials u/p", s)
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	ctx := context.Background()
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.8.9.10": true, "::1": true, "[::1]": true, "localhost": true,
+		"LOCALHOST.": true, "relay.localhost": true, "::ffff:127.0.0.1": true,
+		"": false, "10.0.0.1": false, "192.168.1.20": false, "2001:db8::1": false, "nonexistent.invalid": false,
+	} {
+		if got := IsLoopbackHost(ctx, host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestForPeer: loopback is added for a peer on this machine unless the
+// configuration decided; OnlyLoopback holds where only lo may be used.
+func TestForPeer(t *testing.T) {
+	ctx := context.Background()
+	onlyLo := NetworkConfig{Interfaces: []string{"lo"}}
+	if !OnlyLoopback(onlyLo) {
+		t.Error("OnlyLoopback with interfaces [lo] = false")
+	}
+	if !OnlyLoopback(NetworkConfig{Interfaces: []string{"absent0"}}) {
+		t.Error("OnlyLoopback with an absent interface = false")
+	}
+	if n := onlyLo.ForPeer(ctx, "192.0.2.1"); !n.Loopback {
+		t.Error("auto, only loopback usable: loopback not added")
+	}
+	if n := (NetworkConfig{NoLoopback: true}).ForPeer(ctx, "127.0.0.1"); n.Loopback {
+		t.Error("NoLoopback: loopback added")
+	}
+	if n := (NetworkConfig{Loopback: true, NoLoopback: true}).ForPeer(ctx, "192.0.2.1"); !n.Loopback {
+		t.Error("Loopback: not kept")
+	}
+	if n := (NetworkConfig{}).ForPeer(ctx, "localhost"); !n.Loopback {
+		t.Error("auto, peer on localhost: loopback not added")
 	}
 }
