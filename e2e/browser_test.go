@@ -206,8 +206,16 @@ type browser struct {
 // it at cleanup, killing what is left of it if it does not exit.
 func startBrowser(t *testing.T, pageURL string) *browser {
 	t.Helper()
+	return startDriver(t, "listen.mjs", pageURL)
+}
+
+// startDriver is startBrowser with the driver script of browserDir and
+// its extra arguments.
+func startDriver(t *testing.T, script, pageURL string, args ...string) *browser {
+	t.Helper()
 	profile := t.TempDir()
-	cmd := exec.Command("node", "listen.mjs", pageURL, "--profile", profile, "--width", "390", "--height", "844")
+	args = append([]string{script, pageURL, "--profile", profile, "--width", "390", "--height", "844"}, args...)
+	cmd := exec.Command("node", args...)
 	cmd.Dir = browserDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	b := &browser{t: t, lines: make(chan string, 16), stderr: &syncBuffer{}}
@@ -237,13 +245,13 @@ func startBrowser(t *testing.T, pageURL string) *browser {
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
-			t.Errorf("listen.mjs did not exit within 15 s of EOF; killing it")
+			t.Errorf("%s did not exit within 15 s of EOF; killing it", script)
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
 		killProfileProcesses(t, profile)
 		if t.Failed() {
-			t.Logf("listen.mjs stderr (page console):\n%s", b.stderr.String())
+			t.Logf("%s stderr (page console):\n%s", script, b.stderr.String())
 		}
 	})
 

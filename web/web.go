@@ -1,8 +1,11 @@
 // Package web serves onair's browser pages from assets embedded in the
-// binary: a list of the relay's channels at "/" and, at "/listen/{channel}",
-// a page that subscribes to a channel over WHEP and plays every host with a
-// level meter. Nothing is fetched from another origin; the pages talk only to
-// the relay that serves them (its /api and /whep endpoints).
+// binary: a list of the relay's channels at "/"; at "/listen/{channel}", a
+// page that subscribes to a channel over WHEP and plays every host with a
+// level meter; and at "/channel/{channel}", the channel page: join as host
+// or audience with a token, publish the microphone over WHIP, hear every
+// other host with its uid and level. Nothing is fetched from another
+// origin; the pages talk only to the relay that serves them (its /api,
+// /whip and /whep endpoints).
 package web
 
 import (
@@ -49,8 +52,9 @@ type handler struct {
 }
 
 // Handler returns the handler of the pages: GET or HEAD of "/" (the channel
-// list), "/listen/{channel}" (the listen page; 404 for an invalid channel
-// name) and "/assets/{file}". Every other path is 404, so it can be mounted
+// list), "/listen/{channel}" (the listen page), "/channel/{channel}" (the
+// channel page; both 404 for an invalid channel name) and
+// "/assets/{file}". Every other path is 404, so it can be mounted
 // at "/" next to an API.
 func Handler() http.Handler {
 	h := &handler{assets: map[string]asset{}}
@@ -92,17 +96,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/":
 		h.serve(w, r, "index.html")
-	case p == "/listen" || p == "/listen/":
+	case p == "/listen" || p == "/listen/" || p == "/channel" || p == "/channel/":
 		// Relative, so that it also works behind a proxy's path prefix.
 		w.Header().Set("Location", "../")
 		w.WriteHeader(http.StatusFound)
 	case strings.HasPrefix(p, "/listen/"):
-		name := strings.TrimPrefix(p, "/listen/")
-		if err := channel.ValidateName(name); err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		h.serve(w, r, "listen.html")
+		h.serveChannelPage(w, r, strings.TrimPrefix(p, "/listen/"), "listen.html")
+	case strings.HasPrefix(p, "/channel/"):
+		h.serveChannelPage(w, r, strings.TrimPrefix(p, "/channel/"), "channel.html")
 	case strings.HasPrefix(p, "/assets/"):
 		name := strings.TrimPrefix(p, "/assets/")
 		if strings.HasSuffix(name, ".html") {
@@ -113,6 +114,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveChannelPage writes page for the channel name, or 404 for an
+// invalid name.
+func (h *handler) serveChannelPage(w http.ResponseWriter, r *http.Request, name, page string) {
+	if err := channel.ValidateName(name); err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	h.serve(w, r, page)
 }
 
 // serve writes the named asset, or 404 if there is none; it answers

@@ -37,6 +37,8 @@ func TestPages(t *testing.T) {
 		{"/listen/" + url.PathEscape("a#b?c%d&e+f"), `src="../assets/listen.js"`}, // escapes
 		{"/listen/" + url.PathEscape("!#$%&()+-:;<=.>?@[]^_{|}~,"), "listen.js"},  // every special
 		{"/listen/" + strings.Repeat("x", 64), "listen.js"},
+		{"/channel/demo", `src="../assets/channel.js"`},
+		{"/channel/" + url.PathEscape("!#$%&()+-:;<=.>?@[]^_{|}~,"), "channel.js"},
 	} {
 		res, body := get(t, h, "GET", tc.target, nil)
 		if res.StatusCode != 200 {
@@ -61,10 +63,12 @@ func TestPages(t *testing.T) {
 func TestAssetsContentTypes(t *testing.T) {
 	h := Handler()
 	want := map[string]string{
-		"/assets/listen.js": "text/javascript; charset=utf-8",
-		"/assets/index.js":  "text/javascript; charset=utf-8",
-		"/assets/whep.js":   "text/javascript; charset=utf-8",
-		"/assets/style.css": "text/css; charset=utf-8",
+		"/assets/listen.js":  "text/javascript; charset=utf-8",
+		"/assets/index.js":   "text/javascript; charset=utf-8",
+		"/assets/whep.js":    "text/javascript; charset=utf-8",
+		"/assets/whip.js":    "text/javascript; charset=utf-8",
+		"/assets/channel.js": "text/javascript; charset=utf-8",
+		"/assets/style.css":  "text/css; charset=utf-8",
 	}
 	for target, ct := range want {
 		res, body := get(t, h, "GET", target, nil)
@@ -105,6 +109,10 @@ func TestNotFound(t *testing.T) {
 		"/listen/star*",                       // '*' is not allowed
 		"/listen/quote%22",                    // nor '"'
 		"/listen/" + url.PathEscape("a\x00b"), // nor control characters
+		"/channel/a%2Fb",
+		"/channel/a/b",
+		"/channel/star*",
+		"/assets/channel.html",
 	} {
 		res, _ := get(t, h, "GET", target, nil)
 		if res.StatusCode != 404 {
@@ -126,6 +134,10 @@ func TestMethodsRedirectsAndCaching(t *testing.T) {
 	res, _ = get(t, h, "GET", "/listen/", nil)
 	if res.StatusCode != 302 || res.Header.Get("Location") != "../" {
 		t.Errorf("GET /listen/: %d Location %q, want 302 ../", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, _ = get(t, h, "GET", "/channel/", nil)
+	if res.StatusCode != 302 || res.Header.Get("Location") != "../" {
+		t.Errorf("GET /channel/: %d Location %q, want 302 ../", res.StatusCode, res.Header.Get("Location"))
 	}
 	res, _ = get(t, h, "GET", "/assets/listen.js", nil)
 	etag := res.Header.Get("ETag")
@@ -160,7 +172,7 @@ func TestReferencesResolve(t *testing.T) {
 			t.Errorf("%s references %q → %s: %d", base, ref, r.Path, res.StatusCode)
 		}
 	}
-	for _, page := range []string{"/", "/listen/demo"} {
+	for _, page := range []string{"/", "/listen/demo", "/channel/demo"} {
 		_, body := get(t, h, "GET", page, nil)
 		for _, m := range attr.FindAllStringSubmatch(body, -1) {
 			check(page, m[1])

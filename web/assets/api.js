@@ -64,6 +64,16 @@ export function pageToken() {
   return new URLSearchParams(location.search).get('token') || '';
 }
 
+/** The channel named by the page path's last segment, decoded. */
+export function pathChannel() {
+  const seg = location.pathname.split('/').pop();
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
+}
+
 /** Formats an audience count for people. */
 export function listeners(n) {
   n = Number(n) || 0;

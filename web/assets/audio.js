@@ -94,14 +94,20 @@ export class Player {
   level(slot) {
     const tap = this.taps.get(slot);
     if (!tap) return { rms: NaN, peak: NaN };
-    tap.meter.getFloatTimeDomainData(tap.buf);
-    let sum = 0;
-    let peak = 0;
-    for (const x of tap.buf) {
-      sum += x * x;
-      peak = Math.max(peak, Math.abs(x));
-    }
-    return { rms: Math.sqrt(sum / tap.buf.length), peak };
+    return measure(tap.meter, tap.buf);
+  }
+
+  /** Meters a local stream (the microphone) without playing it: returns
+   * {level() -> {rms, peak}, close()}. */
+  meterOnly(stream) {
+    if (!this.ctx) this.start();
+    const source = this.ctx.createMediaStreamSource(stream);
+    const meter = this.ctx.createAnalyser();
+    meter.fftSize = METER_SIZE;
+    meter.smoothingTimeConstant = 0;
+    source.connect(meter);
+    const buf = new Float32Array(METER_SIZE);
+    return { level: () => measure(meter, buf), close: () => source.disconnect() };
   }
 
   /**
@@ -134,6 +140,18 @@ export class Player {
     const delta = den !== 0 && Number.isFinite(den) ? (0.5 * (a - c)) / den : 0;
     return ((k + delta) * this.ctx.sampleRate) / FFT_SIZE;
   }
+}
+
+/** The linear RMS and peak (0..1) of the analyser's latest samples. */
+function measure(analyser, buf) {
+  analyser.getFloatTimeDomainData(buf);
+  let sum = 0;
+  let peak = 0;
+  for (const x of buf) {
+    sum += x * x;
+    peak = Math.max(peak, Math.abs(x));
+  }
+  return { rms: Math.sqrt(sum / buf.length), peak };
 }
 
 /** Converts a linear level to dBFS, -Infinity for silence. */

@@ -1,11 +1,13 @@
 // The channel list: the relay's channels, refreshed every few seconds, each
-// a link to its listen page.
+// a link to its listen page and one to its channel page (join as host or
+// audience); and a form that opens the channel page of any name.
 
 import { getJSON, listeners, pageToken } from './api.js';
 
 const REFRESH_MS = 3000;
 const $ = (id) => document.getElementById(id);
 const token = pageToken();
+const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
 
 async function refresh() {
   try {
@@ -28,7 +30,7 @@ function render(channels) {
       const li = document.createElement('li');
       const a = document.createElement('a');
       a.className = 'channel';
-      a.href = `listen/${encodeURIComponent(c.name)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+      a.href = `listen/${encodeURIComponent(c.name)}${tokenQuery}`;
       const name = document.createElement('span');
       name.className = 'name';
       name.textContent = c.name;
@@ -37,11 +39,22 @@ function render(channels) {
       const n = Array.isArray(c.hosts) ? c.hosts.length : 0;
       meta.textContent = `${n === 1 ? '1 host' : `${n} hosts`} · ${listeners(c.audience)}`;
       a.append(name, meta);
-      li.append(a);
+      const join = document.createElement('a');
+      join.className = 'join';
+      join.href = `channel/${encodeURIComponent(c.name)}${tokenQuery}`;
+      join.textContent = 'Join';
+      join.setAttribute('aria-label', `Join ${c.name}`);
+      li.append(a, join);
       return li;
     });
   list.replaceChildren(...items);
   $('empty').hidden = items.length > 0;
 }
+
+$('open').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = $('open-name').value.trim();
+  if (name) location.href = `channel/${encodeURIComponent(name)}${tokenQuery}`;
+});
 
 refresh();

@@ -3,26 +3,19 @@
 // machine: next() works out the state from an event alone, enter() does the
 // side effects (status line, button, console log).
 
-import { getJSON, listeners, pageToken } from './api.js';
+import { getJSON, listeners, pageToken, pathChannel } from './api.js';
 import { Player, dbfs } from './audio.js';
+import { meterRow, showLevel } from './meter.js';
 import { next } from './state.js';
+import { hold, keepUp } from './rtc.js';
 import { leave, subscribe } from './whep.js';
 
-/** Time allowed from the POST's answer to an ICE+DTLS connection. */
-const CONNECT_TIMEOUT_MS = 10000;
-/** How long 'disconnected' may last before the session counts as lost. */
-const DISCONNECTED_GRACE_MS = 4000;
-/** Reconnect backoff bounds. */
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 5000;
-/** Longest wait a 503's Retry-After may impose. */
-const RETRY_AFTER_MAX_MS = 60000;
 /** Period of the host list poll. */
 const POLL_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
 const token = pageToken();
-const channel = channelFromPath();
+const channel = pathChannel();
 const whepURL = new URL(`../whep/${encodeURIComponent(channel)}`, location.href).href;
 const infoURL = new URL(`../api/channels/${encodeURIComponent(channel)}`, location.href).href;
 const player = new Player($('players'));
@@ -68,34 +61,19 @@ function stop() {
   dispatch({ type: 'stop' });
 }
 
-/** Keeps a WHEP session up until signal aborts: runOnce, then a backoff. */
-async function connectLoop(signal) {
-  let failures = 0;
-  while (!signal.aborted) {
-    let err;
-    try {
-      await runOnce(signal);
-      err = new Error('session ended');
-    } catch (e) {
-      err = e;
-    }
-    if (signal.aborted) return;
+/** Keeps a WHEP session up until signal aborts; a 401/403 ends it. */
+function connectLoop(signal) {
+  return keepUp(signal, runOnce, (err) => {
     dispatch({ type: 'down', error: err });
     if (err.denied) {
       run = null;
-      return;
+      return false;
     }
-    if (err.wasUp) failures = 0;
-    const backoff = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures++);
-    const delay = err.retryAfterMs !== undefined
-      ? Math.min(err.retryAfterMs, RETRY_AFTER_MAX_MS)
-      : backoff * (0.5 + Math.random() / 2);
-    await sleep(delay, signal).catch(() => {});
-  }
+    return true;
+  });
 }
 
-/** One WHEP session: subscribe, wait to connect, wait until it is lost.
- * Always ends by throwing why; err.wasUp says whether it had connected. */
+/** One WHEP session: subscribe, wait to connect, wait until it is lost. */
 async function runOnce(signal) {
   const s = await subscribe({
     url: whepURL,
@@ -105,87 +83,14 @@ async function runOnce(signal) {
   });
   session = s;
   sessions++;
-  let up = false;
   try {
-    await connected(s.pc, signal);
-    up = true;
-    dispatch({ type: 'up' });
-    await lost(s.pc, signal);
-  } catch (e) {
-    e.wasUp = up;
-    throw e;
+    await hold(s.pc, signal, () => dispatch({ type: 'up' }));
   } finally {
     session = null;
     s.pc.close();
     player.detachAll();
     leave(s.resource, token);
   }
-}
-
-/** Resolves when pc is connected; rejects on failure, timeout or abort. */
-function connected(pc, signal) {
-  return watch(pc, signal, (fail, ok) => {
-    const timer = setTimeout(() => fail('no connection within 10 s'), CONNECT_TIMEOUT_MS);
-    const check = () => {
-      const st = pc.connectionState;
-      if (st === 'connected') ok();
-      else if (st === 'failed' || st === 'closed') fail(`connection ${st}`);
-    };
-    return { check, cleanup: () => clearTimeout(timer) };
-  });
-}
-
-/** Rejects when pc's connection is lost: failed, closed (also by the peer,
- * seen on the DTLS transport), or disconnected for longer than the grace. */
-function lost(pc, signal) {
-  let timer = null;
-  return watch(pc, signal, (fail) => {
-    const dtls = pc.getReceivers()[0]?.transport;
-    const check = () => {
-      const st = pc.connectionState;
-      if (st === 'failed' || st === 'closed') return fail(`connection ${st}`);
-      if (dtls && (dtls.state === 'failed' || dtls.state === 'closed')) return fail(`DTLS ${dtls.state}`);
-      if (st === 'disconnected') {
-        timer ??= setTimeout(() => fail('disconnected too long'), DISCONNECTED_GRACE_MS);
-      } else {
-        clearTimeout(timer);
-        timer = null;
-      }
-    };
-    dtls?.addEventListener('statechange', check);
-    return { check, cleanup: () => { clearTimeout(timer); dtls?.removeEventListener('statechange', check); } };
-  });
-}
-
-/** Runs setup's check on every connection state change until it calls
- * fail(reason) or ok(), or signal aborts. */
-function watch(pc, signal, setup) {
-  return new Promise((resolve, reject) => {
-    let w = null;
-    const finish = (f) => {
-      pc.removeEventListener('connectionstatechange', onchange);
-      signal.removeEventListener('abort', onabort);
-      w?.cleanup();
-      f();
-    };
-    const fail = (why) => finish(() => reject(new Error(why)));
-    const ok = () => finish(resolve);
-    const onchange = () => w.check();
-    const onabort = () => finish(() => reject(signal.reason));
-    w = setup(fail, ok);
-    pc.addEventListener('connectionstatechange', onchange);
-    signal.addEventListener('abort', onabort);
-    if (signal.aborted) onabort();
-    else w.check();
-  });
-}
-
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { signal.removeEventListener('abort', onabort); resolve(); }, ms);
-    const onabort = () => { clearTimeout(t); reject(signal.reason); };
-    signal.addEventListener('abort', onabort, { once: true });
-  });
 }
 
 /** Summarises getStats() per inbound audio RTP stream of the session. */
@@ -264,11 +169,8 @@ function renderHosts() {
     let li = rows.get(key);
     rows.delete(key);
     if (!li) {
-      li = document.createElement('li');
-      li.className = 'host';
+      li = meterRow('host');
       li.dataset.slot = key;
-      li.innerHTML = '<span class="uid"></span><span class="db"></span>' +
-        '<span class="meter" role="meter" aria-valuemin="-60" aria-valuemax="0"><span class="fill"></span></span>';
       list.append(li);
     }
     li.querySelector('.uid').textContent = String(h.uid ?? `host ${h.slot + 1}`);
@@ -283,27 +185,10 @@ function renderHosts() {
 /** Animates the meters: the local level while listening, the relay's otherwise. */
 function drawMeters() {
   for (const li of $('hosts').children) {
-    let db = -Infinity;
     const local = player.level(Number(li.dataset.slot)).rms;
-    if (Number.isFinite(local)) db = dbfs(local);
-    else if (li.dataset.relayDb !== '') db = Number(li.dataset.relayDb);
-    const shown = Math.max(db, Number(li.dataset.shown ?? -Infinity) - 1.5); // fall 1.5 dB a frame
-    li.dataset.shown = String(shown);
-    const frac = Number.isFinite(shown) ? Math.min(1, Math.max(0, (shown + 60) / 60)) : 0;
-    li.querySelector('.fill').style.clipPath = `inset(0 ${(100 - frac * 100).toFixed(1)}% 0 0)`;
-    li.querySelector('.meter').setAttribute('aria-valuenow', Number.isFinite(db) ? db.toFixed(0) : '-60');
-    li.querySelector('.db').textContent = Number.isFinite(db) && db > -90 ? `${db.toFixed(0)} dB` : '—';
+    showLevel(li, Number.isFinite(local) ? dbfs(local) : li.dataset.relayDb !== '' ? Number(li.dataset.relayDb) : -Infinity);
   }
   requestAnimationFrame(drawMeters);
-}
-
-function channelFromPath() {
-  const seg = location.pathname.split('/').pop();
-  try {
-    return decodeURIComponent(seg);
-  } catch {
-    return seg;
-  }
 }
 
 // ---- wiring ----
