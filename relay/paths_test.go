@@ -38,7 +38,7 @@ func TestUnknownPaths404(t *testing.T) {
 		}
 	}
 	// The pages are still served, and still refuse other methods.
-	for _, p := range []string{"/", "/listen/lobby"} {
+	for _, p := range []string{"/", "/listen/lobby", "/channel/lobby"} {
 		if resp := do(t, http.MethodGet, tr.url+p, "", "", ""); resp.StatusCode != 200 {
 			t.Errorf("GET %s: %d", p, resp.StatusCode)
 		}

@@ -57,9 +57,10 @@ func (r *Relay) routes() http.Handler {
 }
 
 // webPath says whether path p is one of Config.Web: "/", "/listen",
-// "/listen/…" or "/assets/…".
+// "/listen/…", "/channel", "/channel/…" or "/assets/…".
 func webPath(p string) bool {
-	return p == "/" || p == "/listen" || strings.HasPrefix(p, "/listen/") || strings.HasPrefix(p, "/assets/")
+	return p == "/" || p == "/listen" || strings.HasPrefix(p, "/listen/") ||
+		p == "/channel" || strings.HasPrefix(p, "/channel/") || strings.HasPrefix(p, "/assets/")
 }
 
 // cors lets pages of other origins use WHIP, WHEP and the API (the
