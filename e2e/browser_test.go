@@ -318,8 +318,8 @@ func (b *browser) do(cmd map[string]any, timeout time.Duration, v any) error {
 			return json.Unmarshal(res.Value, v)
 		}
 		return nil
-	case <-time.After(timeout + 10*time.Second):
-		return fmt.Errorf("no answer to %s within %s", line, timeout+10*time.Second)
+	case <-time.After(timeout + 60*time.Second):
+		return fmt.Errorf("no answer to %s within %s", line, timeout+60*time.Second)
 	}
 }
 
@@ -353,7 +353,7 @@ func (b *browser) open(pageURL string) {
 // click clicks the element selector matches, as a user would.
 func (b *browser) click(selector string) {
 	b.t.Helper()
-	if err := b.do(map[string]any{"op": "click", "selector": selector}, 5*time.Second, nil); err != nil {
+	if err := b.do(map[string]any{"op": "click", "selector": selector}, 30*time.Second, nil); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -361,7 +361,7 @@ func (b *browser) click(selector string) {
 // screenshot saves the full page at a viewport size and color scheme.
 func (b *browser) screenshot(path string, width, height int, scheme string) {
 	b.t.Helper()
-	err := b.do(map[string]any{"op": "screenshot", "path": path, "width": width, "height": height, "color_scheme": scheme}, 10*time.Second, nil)
+	err := b.do(map[string]any{"op": "screenshot", "path": path, "width": width, "height": height, "color_scheme": scheme}, 60*time.Second, nil)
 	if err != nil {
 		b.t.Errorf("screenshot: %v", err)
 		return

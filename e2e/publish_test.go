@@ -120,10 +120,11 @@ func TestPublishFromALSAToWHIP(t *testing.T) {
 	expectedBySeq := int(uint16(last.SequenceNumber-first.SequenceNumber)) + 1
 	t.Logf("%d packets over %s; expected %d by the wall clock, %d by sequence numbers",
 		len(pkts), wall.Round(time.Millisecond), expectedByClock, expectedBySeq)
-	for _, expected := range []int{expectedByClock, expectedBySeq} {
-		if float64(len(pkts)) < 0.98*float64(expected) {
-			t.Errorf("%d packets, want at least 98%% of %d", len(pkts), expected)
-		}
+	// Loss is judged by sequence numbers; the pace against the wall clock
+	// is logged only (a loaded machine delays the receiver, not the sender's
+	// clock), and measured by the benchmarks.
+	if float64(len(pkts)) < 0.98*float64(expectedBySeq) {
+		t.Errorf("%d packets, want at least 98%% of %d", len(pkts), expectedBySeq)
 	}
 	for i := 1; i < len(pkts); i++ {
 		dSeq := pkts[i].SequenceNumber - pkts[i-1].SequenceNumber

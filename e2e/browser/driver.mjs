@@ -136,7 +136,7 @@ export async function main(opts) {
           if (!r || !r.ok()) throw new Error(`GET ${cmd.url}: ${r ? r.status() : 'no response'}`);
           value = cmd.url;
         } else if (cmd.op === 'click') {
-          await page.click(cmd.selector, { timeout: 5000 });
+          await page.click(cmd.selector, { timeout: 30000 });
           value = cmd.selector;
         } else if (cmd.op === 'screenshot') {
           if (cmd.width && cmd.height) await page.setViewportSize({ width: cmd.width, height: cmd.height });
