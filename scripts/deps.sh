@@ -3,7 +3,7 @@
 # nothing when they are already there. Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 
-build_pkgs=(gcc pkg-config libopus-dev portaudio19-dev libasound2-dev)
+build_pkgs=(gcc pkg-config libopus-dev libopusfile-dev portaudio19-dev libasound2-dev)
 test_pkgs=(alsa-utils sox iproute2 util-linux chromium mosquitto systemd)
 
 pkgs=("${build_pkgs[@]}")
