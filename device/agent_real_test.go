@@ -1,10 +1,8 @@
 package device
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -14,9 +12,8 @@ import (
 
 	"github.com/onair-dev/onair/audio"
 	"github.com/onair-dev/onair/internal/alsatest"
-	"github.com/onair-dev/onair/relay"
+	"github.com/onair-dev/onair/internal/relaytest"
 	"github.com/onair-dev/onair/session"
-	"github.com/onair-dev/onair/uplink"
 )
 
 // noCaptureEnv, when set, makes TestMain give ALSA no capture device at
@@ -47,30 +44,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var loopback = uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+var loopback = relaytest.Loopback
 
 // startRelay serves an anonymous relay on loopback until the test ends.
-func startRelay(t *testing.T) string {
-	t.Helper()
-	r, err := relay.New(relay.Config{AllowAnonymous: true, Network: loopback, DisconnectTimeout: time.Second}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+func startRelay(t *testing.T) string { return relaytest.Start(t) }
 
 // testSession is the session template of a board on the test relay at
 // base, with the ALSA file devices as input and output.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -14,8 +13,7 @@ import (
 	"github.com/onair-dev/onair/audio"
 	"github.com/onair-dev/onair/channel"
 	"github.com/onair-dev/onair/internal/alsatest"
-	"github.com/onair-dev/onair/relay"
-	"github.com/onair-dev/onair/uplink"
+	"github.com/onair-dev/onair/internal/relaytest"
 )
 
 var alsaEnv alsatest.Env
@@ -39,30 +37,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var loopback = uplink.NetworkConfig{Interfaces: []string{"lo"}, Loopback: true}
+var loopback = relaytest.Loopback
 
 // startRelay serves an anonymous relay on loopback until the test ends.
-func startRelay(t *testing.T) string {
-	t.Helper()
-	r, err := relay.New(relay.Config{AllowAnonymous: true, Network: loopback, DisconnectTimeout: time.Second}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+func startRelay(t *testing.T) string { return relaytest.Start(t) }
 
 // testAudio is the audio of a board with the ALSA file devices as input
 // and output (and the shipped defaults: 48 kHz mono, 20 ms, a tone as
