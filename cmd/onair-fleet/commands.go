@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/fleet"
+	"github.com/onair-dev/onair/internal/cli"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -135,7 +136,7 @@ func (a *app) brokerCertCommand() *cobra.Command {
 	cmd.Flags().Var(&lifetime, "lifetime", "lifetime of the server certificate")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if len(*hosts) == 0 {
-			return &usageError{fmt.Errorf("broker-cert: --host is required")}
+			return &cli.UsageError{Err: fmt.Errorf("broker-cert: --host is required")}
 		}
 		return a.with(cmd.Context(), func(s *fleet.Server) error {
 			cert, key, err := s.CA().IssueServer(*hosts, time.Duration(lifetime), time.Now())

@@ -7,21 +7,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/onair-dev/onair/fleet"
+	"github.com/onair-dev/onair/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
-}
+func main() { cli.Main(run, exitCode) }
 
 // run executes the command line args; it returns when the command is done
 // or ctx is cancelled.
@@ -35,17 +27,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // success or a clean cancellation, 78 (EX_CONFIG) for a configuration
 // error, 64 (EX_USAGE) for a bad command line, 1 otherwise.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if !cli.Failed("onair-fleet", err, stderr) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "onair-fleet:", err)
 	var ce *fleet.ConfigError
-	var ue *usageError
+	var ue *cli.UsageError
 	switch {
 	case errors.As(err, &ce):
 		return fleet.ExitConfig
 	case errors.As(err, &ue):
-		return 64
+		return cli.ExitUsage
 	}
 	return 1
 }

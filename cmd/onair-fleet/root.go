@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/fleet"
+	"github.com/onair-dev/onair/internal/cli"
 )
 
 // Version and Commit are stamped at build time with
@@ -20,12 +21,6 @@ var (
 	Version = "dev"
 	Commit  = "unknown"
 )
-
-// usageError is a bad command line: an unknown flag or a wrong argument.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
 
 // app is what every subcommand shares: the configuration loader and the
 // output streams.
@@ -44,7 +39,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
 	a := &app{load: fleet.Flags(root.PersistentFlags()), stdout: stdout, stderr: stderr}
 	root.AddCommand(
 		a.serveCommand(),

@@ -5,22 +5,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/cli"
 	"github.com/onair-dev/onair/systemd"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
-}
+func main() { cli.Main(run, exitCode) }
 
 // run executes the command line args; it returns when the command is done
 // or ctx is cancelled.
@@ -34,12 +26,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // 0 for success or a clean cancellation, 78 (EX_CONFIG) for a configuration
 // error, 64 (EX_USAGE) for a bad command line, 1 otherwise.
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if !cli.Failed("onair", err, stderr) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "onair:", err)
 	var ce *config.Error
-	var ue *usageError
+	var ue *cli.UsageError
 	var ctl *ctlError
 	switch {
 	case errors.Is(err, systemd.ErrNotRoot):
@@ -49,7 +40,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ce):
 		return config.ExitCode
 	case errors.As(err, &ue):
-		return 64
+		return cli.ExitUsage
 	}
 	return 1
 }

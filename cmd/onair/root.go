@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/cli"
 )
 
 // Version and Commit are stamped at build time with
@@ -19,12 +20,6 @@ var (
 	Version = "dev"
 	Commit  = "unknown"
 )
-
-// usageError is a bad command line: an unknown flag or a wrong argument.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -36,7 +31,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
 	root.AddCommand(
 		newPublishCommand(stderr),
 		newListenCommand(stderr),

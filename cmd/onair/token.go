@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onair-dev/onair/config"
+	"github.com/onair-dev/onair/internal/cli"
 	"github.com/onair-dev/onair/token"
 )
 
@@ -36,14 +37,14 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 		}
 		r, err := token.ParseRole(*role)
 		if err != nil {
-			return &usageError{fmt.Errorf("--role: %w", err)}
+			return &cli.UsageError{Err: fmt.Errorf("--role: %w", err)}
 		}
 		if *ttl <= 0 {
-			return &usageError{fmt.Errorf("--ttl %s: must be positive", *ttl)}
+			return &cli.UsageError{Err: fmt.Errorf("--ttl %s: must be positive", *ttl)}
 		}
 		tok, err := token.Mint([]byte(cfg.Relay.TokenSecret), token.Claims{Channel: *ch, UID: *uid, Role: r}, *ttl)
 		if err != nil {
-			return &usageError{err}
+			return &cli.UsageError{Err: err}
 		}
 		fmt.Fprintln(stdout, tok)
 		return nil
